@@ -1,0 +1,146 @@
+package org.silora.hf.graph;
+
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.silora.hf.config.GptjConfig;
+import org.silora.hf.config.LlamaConfig;
+import org.silora.hf.config.ModelConfig;
+import org.silora.hf.config.ModelConfigs;
+import org.silora.hf.gptj.GptjGraphBuilder;
+import org.silora.hf.llama.LlamaGraphBuilder;
+import org.silora.hf.safetensors.SafetensorsCheckpoint;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * An imported Hugging Face causal language model, runnable: token ids in, logits out, exactly as
+ * {@code transformers} computes them in float32.
+ *
+ * <pre>{@code
+ * CausalLm lm = CausalLm.load(Path.of("models/tiny-llama"));
+ * INDArray logits = lm.logits(new int[][]{{1, 15, 27}});   // [1, 3, vocab]
+ * }</pre>
+ *
+ * Padding: pass an attention mask (1 = token, 0 = padding) and padded keys are masked out; positions count
+ * only real tokens, as Hugging Face's {@code generate} does, so left- and right-padded rows both give the same
+ * logits at their real tokens as the unpadded sequence.
+ */
+public final class CausalLm {
+
+    /** Added to the scores of keys a query must not see; exp of it is 0 in float32. */
+    static final float MASKED = -1e9f;
+
+    private final CausalLmGraph graph;
+
+    private CausalLm(CausalLmGraph graph) {
+        this.graph = graph;
+    }
+
+    /** Loads {@code config.json} and the safetensors weights of a model folder. */
+    public static CausalLm load(Path dir) {
+        return load(dir, LinearFactory.BASE);
+    }
+
+    /** As {@link #load(Path)}, with each linear module built by {@code linearFactory} (e.g. with LoRA). */
+    public static CausalLm load(Path dir, LinearFactory linearFactory) {
+        ModelConfig config = ModelConfigs.load(dir);
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
+            return build(config, checkpointWeights(ckpt), linearFactory);
+        }
+    }
+
+    /** The weights of an open checkpoint, read one tensor at a time. */
+    public static Weights checkpointWeights(SafetensorsCheckpoint ckpt) {
+        return new Weights() {
+            @Override
+            public long[] shape(String name) {
+                return ckpt.contains(name) ? ckpt.info(name).shape() : null;
+            }
+
+            @Override
+            public INDArray read(String name) {
+                return ckpt.readFloat(name);
+            }
+
+            @Override
+            public Set<String> names() {
+                return ckpt.names();
+            }
+        };
+    }
+
+    /** Builds the graph of {@code config} over {@code weights}. */
+    public static CausalLm build(ModelConfig config, Weights weights, LinearFactory linearFactory) {
+        DecoderGraphBuilder builder;
+        if (config instanceof LlamaConfig c) {
+            builder = new LlamaGraphBuilder(c, weights, linearFactory);
+        } else if (config instanceof GptjConfig c) {
+            builder = new GptjGraphBuilder(c, weights, linearFactory);
+        } else {
+            throw new IllegalArgumentException("unsupported config " + config.getClass().getSimpleName());
+        }
+        return new CausalLm(builder.build());
+    }
+
+    public CausalLmGraph graph() {
+        return graph;
+    }
+
+    public SameDiff sameDiff() {
+        return graph.sd();
+    }
+
+    public ModelConfig config() {
+        return graph.config();
+    }
+
+    /** Logits {@code [B, T, vocab]} for unpadded rows of equal length. */
+    public INDArray logits(int[][] ids) {
+        return logits(ids, null);
+    }
+
+    /** Logits {@code [B, T, vocab]}; {@code mask} (1 = token, 0 = padding) may be {@code null}. */
+    public INDArray logits(int[][] ids, int[][] mask) {
+        return graph.sd().output(placeholders(ids, mask), DecoderGraphBuilder.LOGITS).get(DecoderGraphBuilder.LOGITS);
+    }
+
+    /** The placeholder values for a batch: ids, attention bias, rotary tables. */
+    public Map<String, INDArray> placeholders(int[][] ids, int[][] mask) {
+        int b = ids.length;
+        if (b == 0) throw new IllegalArgumentException("empty batch");
+        int t = ids[0].length;
+        if (t == 0) throw new IllegalArgumentException("empty sequence");
+        int vocab = graph.config().vocabSize();
+        int[][] positions = new int[b][t];
+        float[] bias = new float[b * t * t];
+        for (int r = 0; r < b; r++) {
+            if (ids[r].length != t) throw new IllegalArgumentException("row " + r + " has " + ids[r].length + " ids, row 0 has " + t);
+            if (mask != null && mask[r].length != t) throw new IllegalArgumentException("mask row " + r + " does not match its ids");
+            int pos = 0;
+            for (int j = 0; j < t; j++) {
+                int id = ids[r][j];
+                if (id < 0 || id >= vocab) throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, " + vocab + ")");
+                boolean real = mask == null || mask[r][j] != 0;
+                positions[r][j] = real ? pos++ : Math.max(pos - 1, 0);
+            }
+            for (int q = 0; q < t; q++) {
+                for (int k = 0; k < t; k++) {
+                    boolean visible = k <= q && (mask == null || mask[r][k] != 0);
+                    bias[(r * t + q) * t + k] = visible ? 0f : MASKED;
+                }
+            }
+        }
+        INDArray[] cosSin = graph.rotary().tables(positions);
+        Map<String, INDArray> ph = new HashMap<>();
+        ph.put(DecoderGraphBuilder.INPUT_IDS, Nd4j.createFromArray(ids).castTo(DataType.INT));
+        ph.put(DecoderGraphBuilder.ATTENTION_BIAS, Nd4j.create(bias, new long[]{b, 1, t, t}, 'c'));
+        ph.put(DecoderGraphBuilder.ROPE_COS, cosSin[0]);
+        ph.put(DecoderGraphBuilder.ROPE_SIN, cosSin[1]);
+        return ph;
+    }
+}

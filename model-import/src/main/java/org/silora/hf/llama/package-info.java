@@ -1,0 +1,2 @@
+/** LLaMA ({@code LlamaForCausalLM}): what differs from the shared decoder builder. */
+package org.silora.hf.llama;
