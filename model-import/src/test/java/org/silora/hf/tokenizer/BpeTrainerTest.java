@@ -150,6 +150,23 @@ class BpeTrainerTest {
         }
     }
 
+    @Test
+    void djlMatchesTheReferenceOnALargeVocabulary() throws IOException {
+        // min frequency 1 and a vocabulary past the corpus' distinct words: long merges, and token strings
+        // reached by two merges ("ab c" and "a bc"), which the BPE model must map to one id.
+        Path dir = tmp.resolve("large");
+        BpeTrainer.train(TestCorpus.texts(), new BpeTrainer.Options(3000, List.of("<s>", "</s>"), true, 1), dir);
+        JsonNode model = MAPPER.readTree(dir.resolve("tokenizer.json").toFile()).path("model");
+        System.out.printf("BpeTrainerTest: large vocabulary %d tokens, %d merges%n",
+                model.path("vocab").size(), model.path("merges").size());
+        Reference ref = new Reference(dir.resolve("tokenizer.json"));
+        String all = String.join("\n", TestCorpus.texts());
+        try (HfTokenizer tok = HfTokenizer.load(dir)) {
+            assertArrayEquals(ref.encode(all), tok.encode(all, false));
+            assertEquals(all, tok.decode(tok.encode(all)));
+        }
+    }
+
     /** Textbook GPT-2 BPE, written from the algorithm, sharing no code with the main sources. */
     static final class Reference {
         static final Pattern SPLIT = Pattern.compile(
