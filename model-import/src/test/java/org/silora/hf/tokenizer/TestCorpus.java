@@ -1,0 +1,56 @@
+package org.silora.hf.tokenizer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** English training text: the paper of /work/shared/paper if it is there, plus a paragraph. */
+final class TestCorpus {
+
+    static final Path PAPER = Path.of("/work/shared/paper/alora-paper.txt");
+
+    static final String PARAGRAPH = """
+            The quick brown fox jumps over the lazy dog. It was the best of times, it was the worst of times,
+            it was the age of wisdom, it was the age of foolishness. We fine-tune the model on the new task while
+            the importance of each parameter for the old tasks keeps the weights that matter close to where they
+            were. The adapter has a rank of 8 and the learning rate is 0.0003; training ran for 1000 steps.
+            Café crème, naïve résumé: the tokenizer must handle accents, 日本語のテキスト, and emoji 🙂 too.
+            """;
+
+    private TestCorpus() {
+    }
+
+    static boolean hasPaper() {
+        return Files.isRegularFile(PAPER);
+    }
+
+    /** Lines of the paper (if present) and of the paragraph. */
+    static List<String> texts() {
+        List<String> texts = new ArrayList<>();
+        if (hasPaper()) {
+            try {
+                texts.addAll(Files.readAllLines(PAPER));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        texts.addAll(PARAGRAPH.lines().toList());
+        return texts;
+    }
+
+    /** A text of exactly {@code n} words, built from the corpus words. */
+    static String words(int n) {
+        String[] words = String.join(" ", texts()).trim().split("\\s+");
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            if (i > 0) {
+                sb.append(i % 17 == 0 ? "\n" : " ");
+            }
+            sb.append(words[i % words.length]);
+        }
+        return sb.toString();
+    }
+}
