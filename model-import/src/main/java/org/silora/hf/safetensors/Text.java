@@ -1,0 +1,39 @@
+package org.silora.hf.safetensors;
+
+/** Names from hostile files, made safe for a one-line message. */
+final class Text {
+    private static final int MAX = 160;
+
+    private Text() {
+    }
+
+    /** {@code 'name'}, with control and line-breaking characters escaped and long names cut. */
+    static String quote(String s) {
+        if (s == null) {
+            return "null";
+        }
+        StringBuilder b = new StringBuilder(Math.min(s.length(), MAX) + 8).append('\'');
+        for (int i = 0; i < s.length() && i < MAX; i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c == 0x7f || c == '\u2028' || c == '\u2029' || c == '\u0085') {
+                b.append(String.format("\\u%04x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        if (s.length() > MAX) {
+            b.append("...(").append(s.length()).append(" chars)");
+        }
+        return b.append('\'').toString();
+    }
+
+    /** An exception's message on one line, for wrapping. */
+    static String oneLine(Throwable e) {
+        String m = e.getMessage();
+        if (m == null) {
+            return e.getClass().getSimpleName();
+        }
+        m = m.replaceAll("[\\r\\n\\u2028\\u2029\\u0085]+", " ").trim();
+        return m.length() > 300 ? m.substring(0, 300) + "..." : m;
+    }
+}
