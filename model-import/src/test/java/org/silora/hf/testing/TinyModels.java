@@ -7,7 +7,16 @@ import org.silora.hf.config.LlamaConfig;
 import org.silora.hf.config.ModelConfig;
 import org.silora.hf.config.RopeScaling;
 
+import org.silora.hf.config.ModelConfigs;
+import org.silora.hf.safetensors.DType;
+import org.silora.hf.safetensors.SafetensorsWriter;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
@@ -105,6 +114,33 @@ public final class TinyModels {
         float[] a = new float[n];
         for (int i = 0; i < n; i++) a[i] = (float) (1.0 + 0.2 * rnd.nextGaussian());
         return Nd4j.create(a, new long[]{n}, 'c');
+    }
+
+    /**
+     * Writes a Hugging Face model folder: {@code config.json} and the weights as {@code model.safetensors}, or,
+     * with {@code shards > 1}, as {@code model-0000i-of-0000n.safetensors} plus {@code model.safetensors.index.json}.
+     */
+    public static void write(Path dir, ModelConfig cfg, Map<String, INDArray> weights, DType dtype, int shards) throws IOException {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("config.json"), ModelConfigs.toJson(cfg));
+        if (shards <= 1) {
+            SafetensorsWriter.write(dir.resolve("model.safetensors"), Map.of("format", "pt"), weights, dtype);
+            return;
+        }
+        List<String> names = new ArrayList<>(weights.keySet());
+        StringBuilder index = new StringBuilder("{\"metadata\":{\"total_size\":0},\"weight_map\":{");
+        for (int s = 0; s < shards; s++) {
+            String file = String.format("model-%05d-of-%05d.safetensors", s + 1, shards);
+            Map<String, INDArray> part = new LinkedHashMap<>();
+            for (int i = s; i < names.size(); i += shards) {
+                part.put(names.get(i), weights.get(names.get(i)));
+                if (index.charAt(index.length() - 1) != '{') index.append(',');
+                index.append('"').append(names.get(i)).append("\":\"").append(file).append('"');
+            }
+            SafetensorsWriter.write(dir.resolve(file), Map.of("format", "pt"), part, dtype);
+        }
+        index.append("}}");
+        Files.writeString(dir.resolve("model.safetensors.index.json"), index.toString());
     }
 
     /** Random token ids in [0, vocab). */

@@ -1,0 +1,31 @@
+package org.silora.lora;
+
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.silora.hf.graph.LinearModule;
+
+/**
+ * The LoRA of one targeted linear module: trainable {@code A [r, in]} and {@code B [out, r]} next to the frozen
+ * base weight; effective delta {@code D = s·B·A}, effective weight {@code W = W0 + D} ({@code [out, in]}).
+ *
+ * @param base    the frozen module
+ * @param a       {@code lora_A} variable {@code [r, in]}
+ * @param b       {@code lora_B} variable {@code [out, r]}
+ * @param scaling s
+ */
+public record LoraModule(LinearModule base, SDVariable a, SDVariable b, double scaling) {
+
+    public String name() {
+        return base.name();
+    }
+
+    /** The current delta {@code s·B·A} as a new array {@code [out, in]}. */
+    public INDArray delta() {
+        return b.getArr().mmul(a.getArr()).muli(scaling);
+    }
+
+    /** The current effective weight {@code W0 + s·B·A} as a new array {@code [out, in]}. */
+    public INDArray effectiveWeight() {
+        return base.weight().getArr().add(delta());
+    }
+}

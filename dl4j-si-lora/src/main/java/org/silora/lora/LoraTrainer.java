@@ -1,0 +1,228 @@
+package org.silora.lora;
+
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.api.OutAndGrad;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.GradientUpdater;
+import org.nd4j.linalg.learning.config.Adam;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+
+/**
+ * The causal-LM training loop for a {@link LoraModel}: next-token cross-entropy, Adam (or AdamW) on the LoRA
+ * factors only, gradient accumulation, an optional extra penalty term, listeners that see the task-loss
+ * gradients and the real update of every step, deterministic under {@link TrainingOptions#seed()}.
+ *
+ * <pre>{@code
+ * LoraTrainer trainer = new LoraTrainer(model, TrainingOptions.builder().epochs(1).build());
+ * TrainingResult r = trainer.train(rows, (step, total, loss) -> System.err.printf("%d/%d %.3f%n", step, total, loss));
+ * double heldOut = trainer.meanLoss(heldOutRows);
+ * }</pre>
+ *
+ * <p>The loop is its own rather than {@code SameDiff.fit}: M2.1's {@code fit} reports a loss of 0.0, has no
+ * gradient accumulation, and exposes gradients only through op-level callbacks.
+ */
+public final class LoraTrainer {
+
+    /** Progress after each optimizer step. */
+    @FunctionalInterface
+    public interface Progress {
+        void onStep(int step, int totalSteps, double loss);
+
+        Progress NONE = (s, t, l) -> { };
+    }
+
+    private final LoraModel model;
+    private final TrainingOptions options;
+    private final SameDiff sd;
+    private final SDVariable taskLoss;
+    private final List<String> trainable;
+    private final Map<String, GradientUpdater<?>> updaters = new LinkedHashMap<>();
+    private final List<StepListener> listeners = new ArrayList<>();
+    private SDVariable penalty;
+    private int step;
+
+    public LoraTrainer(LoraModel model, TrainingOptions options) {
+        this.model = model;
+        this.options = options;
+        this.sd = model.sameDiff();
+        this.taskLoss = CausalLmLoss.addTo(model.lm());
+        List<String> names = new ArrayList<>();
+        for (LoraModule m : model.modules().values()) {
+            names.add(m.a().name());
+            names.add(m.b().name());
+        }
+        this.trainable = Collections.unmodifiableList(names);
+        Adam adam = new Adam(options.learningRate());
+        for (String n : trainable) {
+            INDArray p = sd.getArrForVarName(n);
+            long size = adam.stateSize(p.length());
+            INDArray view = Nd4j.zeros(DataType.FLOAT, 1, size);
+            updaters.put(n, adam.instantiate(view, true));
+        }
+        sd.setLossVariables(taskLoss);
+    }
+
+    public LoraModel model() {
+        return model;
+    }
+
+    public TrainingOptions options() {
+        return options;
+    }
+
+    /** Names of the trainable variables (every LoRA A and B). */
+    public List<String> trainableVariables() {
+        return trainable;
+    }
+
+    public void addListener(StepListener listener) {
+        listeners.add(listener);
+    }
+
+    /**
+     * Adds a scalar penalty (built in this model's graph, constants only besides A and B) to the loss that the
+     * optimizer minimises. Listeners still receive the gradients of the task loss alone.
+     */
+    public void setPenalty(SDVariable penalty) {
+        this.penalty = penalty;
+        sd.setLossVariables(taskLoss.add("total_loss", penalty));
+    }
+
+    /** Optimizer steps done so far. */
+    public int step() {
+        return step;
+    }
+
+    /** Trains for the configured epochs over {@code rows} (each a token sequence of at least 2 tokens). */
+    public TrainingResult train(List<int[]> rows, Progress progress) {
+        if (rows.isEmpty()) throw new IllegalArgumentException("no training rows");
+        int bs = options.batchSize();
+        int batchesPerEpoch = (rows.size() + bs - 1) / bs;
+        int stepsPerEpoch = (batchesPerEpoch + options.gradientAccumulation() - 1) / options.gradientAccumulation();
+        int totalSteps = stepsPerEpoch * options.epochs();
+        Random rnd = new Random(options.seed());
+        List<Double> losses = new ArrayList<>();
+        List<Double> penalties = new ArrayList<>();
+        long tokens = 0;
+        long t0 = System.nanoTime();
+        for (int epoch = 0; epoch < options.epochs(); epoch++) {
+            List<int[]> order = new ArrayList<>(rows);
+            Collections.shuffle(order, rnd);
+            List<TokenBatch> batches = new ArrayList<>();
+            for (int i = 0; i < order.size(); i += bs) {
+                batches.add(new TokenBatch(order.subList(i, Math.min(order.size(), i + bs))));
+            }
+            for (int i = 0; i < batches.size(); i += options.gradientAccumulation()) {
+                List<TokenBatch> micro = batches.subList(i, Math.min(batches.size(), i + options.gradientAccumulation()));
+                double[] lp = step(micro);
+                losses.add(lp[0]);
+                penalties.add(lp[1]);
+                for (TokenBatch b : micro) tokens += b.predictedTokens();
+                progress.onStep(step, totalSteps, lp[0]);
+            }
+        }
+        return new TrainingResult(losses.size(), tokens, (System.nanoTime() - t0) / 1e9, losses, penalties);
+    }
+
+    /** One optimizer step over the given micro-batches; returns {mean task loss, penalty}. */
+    public double[] step(List<TokenBatch> micro) {
+        Set<String> outputs = new LinkedHashSet<>(List.of(CausalLmLoss.TASK_LOSS));
+        Set<String> gradsFor = new LinkedHashSet<>(trainable);
+        for (StepListener l : listeners) {
+            outputs.addAll(l.requiredActivations());
+            gradsFor.addAll(l.requiredActivationGradients());
+        }
+        if (penalty != null) outputs.add(penalty.name());
+        Map<String, INDArray> taskGrads = new HashMap<>();
+        Map<String, INDArray> totalGrads = new HashMap<>();
+        Map<String, INDArray> activations = new HashMap<>();
+        Map<String, INDArray> activationGrads = new HashMap<>();
+        double loss = 0;
+        double pen = 0;
+        double scale = 1.0 / micro.size();
+        for (TokenBatch batch : micro) {
+            Map<String, INDArray> ph = batch.placeholders(model.lm());
+            OutAndGrad og = sd.calculateGradientsAndOutputs(ph, outputs, gradsFor);
+            loss += og.getOutputs().get(CausalLmLoss.TASK_LOSS).getDouble(0) * scale;
+            if (penalty != null) pen = og.getOutputs().get(penalty.name()).getDouble(0);
+            for (String n : gradsFor) {
+                INDArray g = og.getGradients().get(n);
+                if (g == null) continue;
+                Map<String, INDArray> into = trainable.contains(n) ? totalGrads : activationGrads;
+                INDArray acc = into.get(n);
+                if (acc == null) into.put(n, g.mul(scale));
+                else acc.addi(g.mul(scale));
+            }
+            for (String n : outputs) activations.put(n, og.getOutputs().get(n));
+        }
+        if (penalty != null) {
+            // the task-loss gradient = total − penalty gradient; the penalty depends on A and B only
+            Map<String, INDArray> penGrads = penaltyGradients(micro.get(0));
+            for (String n : trainable) taskGrads.put(n, totalGrads.get(n).sub(penGrads.get(n)));
+        } else {
+            taskGrads = totalGrads;
+        }
+        double lr = options.learningRate();
+        StepListener.StepContext before = new StepListener.StepContext(step, lr, loss, pen, taskGrads, activations,
+                activationGrads, Map.of());
+        for (StepListener l : listeners) l.beforeUpdate(before);
+
+        Map<String, INDArray> updates = new LinkedHashMap<>();
+        for (String n : trainable) {
+            INDArray param = sd.getArrForVarName(n);
+            INDArray update = totalGrads.get(n).dup();
+            updaters.get(n).applyUpdater(update, step, 0);
+            if (options.weightDecay() > 0) update.addi(param.mul(lr * options.weightDecay()));
+            param.subi(update);
+            updates.put(n, update);
+        }
+        StepListener.StepContext after = new StepListener.StepContext(step, lr, loss, pen, taskGrads, activations,
+                activationGrads, updates);
+        for (StepListener l : listeners) l.afterStep(after);
+        step++;
+        return new double[]{loss, pen};
+    }
+
+    private Map<String, INDArray> penaltyGradients(TokenBatch any) {
+        List<SDVariable> saved = new ArrayList<>();
+        for (String n : sd.getLossVariables()) saved.add(sd.getVariable(n));
+        sd.setLossVariables(penalty);
+        try {
+            return sd.calculateGradients(any.placeholders(model.lm()), trainable);
+        } finally {
+            sd.setLossVariables(saved.toArray(new SDVariable[0]));
+        }
+    }
+
+    /** Mean next-token loss (token-weighted) over {@code rows}, in batches of the configured size. */
+    public double meanLoss(List<int[]> rows) {
+        return meanLoss(model, rows, options.batchSize());
+    }
+
+    /** Mean next-token loss (token-weighted) of any LoRA model over {@code rows}. */
+    public static double meanLoss(LoraModel model, List<int[]> rows, int batchSize) {
+        CausalLmLoss.addTo(model.lm());
+        double nll = 0;
+        double count = 0;
+        for (int i = 0; i < rows.size(); i += batchSize) {
+            TokenBatch b = new TokenBatch(rows.subList(i, Math.min(rows.size(), i + batchSize)));
+            Map<String, INDArray> out = model.sameDiff().output(b.placeholders(model.lm()),
+                    CausalLmLoss.NLL_SUM, CausalLmLoss.TOKEN_COUNT);
+            nll += out.get(CausalLmLoss.NLL_SUM).getDouble(0);
+            count += out.get(CausalLmLoss.TOKEN_COUNT).getDouble(0);
+        }
+        return nll / count;
+    }
+}

@@ -1,0 +1,55 @@
+package org.silora.lora;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Sees every optimizer step of a {@link LoraTrainer}: the task-loss gradients before the update and the update
+ * the optimizer really applied. SI importance recording is one of these.
+ *
+ * <pre>{@code
+ * trainer.addListener(new StepListener() {
+ *     public void afterStep(StepContext ctx) { System.out.println(ctx.step() + " " + ctx.loss()); }
+ * });
+ * }</pre>
+ */
+public interface StepListener {
+
+    /** Graph activations (by variable name) this listener wants computed each step, e.g. a module's input. */
+    default List<String> requiredActivations() {
+        return List.of();
+    }
+
+    /** Activations whose loss gradient this listener wants, e.g. a module's output {@code y} for ∂L/∂y. */
+    default List<String> requiredActivationGradients() {
+        return List.of();
+    }
+
+    /** Before the update: parameters still hold θ(t); gradients are of the task loss only. */
+    default void beforeUpdate(StepContext ctx) {
+    }
+
+    /** After the update: parameters hold θ(t+1); {@link StepContext#updates()} holds θ(t) − θ(t+1). */
+    default void afterStep(StepContext ctx) {
+    }
+
+    /**
+     * What a step exposes. Arrays are valid during the callback only; copy what you keep.
+     *
+     * @param step              0-based optimizer step
+     * @param learningRate      η of this step
+     * @param loss              mean task loss of the step's batches (before the update)
+     * @param penalty           value of the penalty term, 0 without one
+     * @param taskGradients     ∂L_task/∂θ per trainable variable, averaged over micro-batches
+     * @param activations       the requested activations (last micro-batch; summed gradients below need all
+     *                          micro-batches, so listeners that need both run with gradient accumulation 1)
+     * @param activationGradients the requested activation gradients
+     * @param updates           θ(t) − θ(t+1) per trainable variable (after the update only)
+     */
+    record StepContext(int step, double learningRate, double loss, double penalty,
+                       Map<String, INDArray> taskGradients, Map<String, INDArray> activations,
+                       Map<String, INDArray> activationGradients, Map<String, INDArray> updates) {
+    }
+}

@@ -1,0 +1,81 @@
+package org.silora.cli;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.silora.hf.graph.CausalLm;
+import org.silora.hf.tokenizer.HfTokenizer;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+
+/** {@code silora logits --model DIR (--ids 1,2,3 | --text "...")}: one forward pass, full-vocabulary logits as JSON. */
+@Command(name = "logits", mixinStandardHelpOptions = true,
+        description = "Forward pass of an imported checkpoint; prints {\"ids\":[...],\"logits\":[[...],...]} (one row per position, full vocabulary).")
+final class LogitsCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model folder (config.json, *.safetensors)")
+    Path model;
+
+    @Option(names = "--adapter", paramLabel = "DIR", description = "peft LoRA adapter folder to apply without merging")
+    Path adapter;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Input input;
+
+    static final class Input {
+        @Option(names = "--ids", split = ",", paramLabel = "ID", description = "token ids, comma separated")
+        int[] ids;
+
+        @Option(names = "--text", paramLabel = "TEXT", description = "text, tokenized with the model's tokenizer.json")
+        String text;
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        if (adapter != null) {
+            throw new IllegalArgumentException("--adapter is not built yet (issue 3: LoRA and adapters)");
+        }
+        int[] ids = input.ids;
+        if (ids == null) {
+            try (HfTokenizer tok = HfTokenizer.load(model)) {
+                ids = tok.encode(input.text);
+            }
+        }
+        if (ids.length == 0) throw new IllegalArgumentException("no tokens to run");
+        CausalLm lm = CausalLm.load(model);
+        INDArray logits = lm.logits(new int[][]{ids});
+        writeJson(System.out, ids, logits);
+        return 0;
+    }
+
+    static void writeJson(OutputStream out, int[] ids, INDArray logits) throws IOException {
+        JsonGenerator g = new JsonFactory().createGenerator(out, JsonEncoding.UTF8);
+        g.writeStartObject();
+        g.writeFieldName("ids");
+        g.writeArray(ids, 0, ids.length);
+        g.writeFieldName("logits");
+        g.writeStartArray();
+        long vocab = logits.size(2);
+        for (int t = 0; t < ids.length; t++) {
+            float[] row = logits.get(org.nd4j.linalg.indexing.NDArrayIndex.point(0),
+                    org.nd4j.linalg.indexing.NDArrayIndex.point(t),
+                    org.nd4j.linalg.indexing.NDArrayIndex.all()).toFloatVector();
+            if (row.length != vocab) throw new IllegalStateException("row of " + row.length + " logits, vocabulary " + vocab + Arrays.toString(logits.shape()));
+            g.writeStartArray();
+            for (float v : row) g.writeNumber(v);
+            g.writeEndArray();
+        }
+        g.writeEndArray();
+        g.writeEndObject();
+        g.writeRaw('\n');
+        g.flush();
+    }
+}

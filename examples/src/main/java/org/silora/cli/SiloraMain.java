@@ -1,0 +1,109 @@
+package org.silora.cli;
+
+import org.silora.hf.ModelFormatException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code java -jar silora.jar <command> ...}: the commands of SPEC §4. Bad input ends with one line on stderr
+ * ({@code silora <command>: error: ...}) and a non-zero exit: 1 for unusable input files or values, 2 for a
+ * malformed command line, 3 for a command that is not built yet.
+ */
+@Command(name = "silora", mixinStandardHelpOptions = true, version = "silora 0.1.0",
+        description = "SI-LoRA for Deeplearning4j: LoRA fine-tuning of Hugging Face LLaMA/GPT-J checkpoints that keeps general ability.",
+        subcommands = {
+                DemoCommand.class,
+                LogitsCommand.class,
+                MergeCommand.class,
+                TrainGeneralCommand.class,
+                TrainDomainCommand.class,
+                FisherCommand.class,
+                EvalCommand.class,
+                ContinualMnistCommand.class,
+                BenchCommand.class,
+        })
+public final class SiloraMain implements Runnable {
+
+    /** Exit code of a command that exists in the specification but is not built yet. */
+    public static final int NOT_BUILT = 3;
+
+    /** Environment marker so the relaunch below happens once. */
+    static final String THREADS_SET = "SILORA_THREADS_SET";
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.err);
+    }
+
+    public static void main(String[] args) {
+        if (needsThreadRelaunch()) {
+            System.exit(relaunchWithTunedThreads(args));
+        }
+        System.exit(execute(args));
+    }
+
+    /** Runs a command line in this JVM and returns its exit code (used by tests). */
+    public static int execute(String... args) {
+        CommandLine cl = new CommandLine(new SiloraMain());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            String name = cmd.getCommandName();
+            String msg = oneLine(ex);
+            cmd.getErr().println("silora " + name + ": error: " + msg);
+            if (System.getenv("SILORA_DEBUG") != null) ex.printStackTrace(cmd.getErr());
+            return 1;
+        });
+        return cl.execute(args);
+    }
+
+    static String oneLine(Throwable ex) {
+        Throwable t = ex;
+        if (t instanceof UncheckedIOException && t.getCause() != null) t = t.getCause();
+        String msg = t.getMessage();
+        if (msg == null || msg.isBlank()) msg = t.getClass().getSimpleName();
+        else if (!(t instanceof ModelFormatException || t instanceof IllegalArgumentException || t instanceof IOException)) {
+            msg = t.getClass().getSimpleName() + ": " + msg;
+        }
+        return msg.replace('\n', ' ').replace('\r', ' ');
+    }
+
+    /**
+     * ND4J's OpenMP threads busy-wait by default, which on small machines made SameDiff steps 1.4-12x slower
+     * (docs/performance.md). OpenMP reads its settings from the environment when the native library loads, so
+     * the launcher sets them for itself by starting the JVM once more with them, unless the user set them.
+     */
+    private static boolean needsThreadRelaunch() {
+        return System.getenv(THREADS_SET) == null && System.getenv("OMP_WAIT_POLICY") == null
+                && System.getenv("SILORA_NO_RELAUNCH") == null;
+    }
+
+    private static int relaunchWithTunedThreads(String[] args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(SiloraMain.class.getName());
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
+        pb.environment().put(THREADS_SET, "1");
+        pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
+        pb.environment().putIfAbsent("OMP_NUM_THREADS", Integer.toString(Runtime.getRuntime().availableProcessors()));
+        try {
+            Process p = pb.start();
+            Runtime.getRuntime().addShutdownHook(new Thread(p::destroy));
+            return p.waitFor();
+        } catch (IOException | InterruptedException e) {
+            // could not relaunch: run here with the defaults rather than not at all
+            return execute(args);
+        }
+    }
+}
