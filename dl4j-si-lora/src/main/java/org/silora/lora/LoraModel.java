@@ -102,9 +102,6 @@ public final class LoraModel {
             this.config = config;
             this.given = given;
             this.rng = new java.util.Random(seed);
-            if (config.loraDropout() > 0) {
-                throw new IllegalArgumentException("lora_dropout > 0 is not supported by this version; use 0 (peft's default)");
-            }
         }
 
         @Override

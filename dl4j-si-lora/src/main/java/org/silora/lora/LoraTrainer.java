@@ -56,6 +56,10 @@ public final class LoraTrainer {
     public LoraTrainer(LoraModel model, TrainingOptions options) {
         this.model = model;
         this.options = options;
+        if (model.config().loraDropout() > 0) {
+            // dropout only acts in training; inference with such an adapter is exact, training is not built yet
+            throw new IllegalArgumentException("training with lora_dropout > 0 is not supported yet; use 0 (peft's default)");
+        }
         this.sd = model.sameDiff();
         this.taskLoss = CausalLmLoss.addTo(model.lm());
         List<String> names = new ArrayList<>();

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.silora.hf.graph.CausalLm;
 import org.silora.hf.tokenizer.HfTokenizer;
+import org.silora.io.PeftAdapters;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -40,9 +41,6 @@ final class LogitsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (adapter != null) {
-            throw new IllegalArgumentException("--adapter is not built yet (issue 3: LoRA and adapters)");
-        }
         int[] ids = input.ids;
         if (ids == null) {
             try (HfTokenizer tok = HfTokenizer.load(model)) {
@@ -50,7 +48,7 @@ final class LogitsCommand implements Callable<Integer> {
             }
         }
         if (ids.length == 0) throw new IllegalArgumentException("no tokens to run");
-        CausalLm lm = CausalLm.load(model);
+        CausalLm lm = adapter == null ? CausalLm.load(model) : PeftAdapters.load(model, adapter).lm();
         INDArray logits = lm.logits(new int[][]{ids});
         writeJson(System.out, ids, logits);
         return 0;

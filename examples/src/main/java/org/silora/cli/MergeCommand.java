@@ -1,17 +1,52 @@
 package org.silora.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.silora.hf.safetensors.DType;
+import org.silora.io.MergedCheckpoints;
+import org.silora.io.PeftAdapters;
+import org.silora.lora.LoraModel;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Unmatched;
+import picocli.CommandLine.Option;
 
-import java.util.List;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
 
-@Command(name = "merge", description = "write the merged model (W0 + s*B*A folded in) as a Hugging Face checkpoint [not built yet: issue 3: LoRA and adapters]")
-final class MergeCommand extends NotBuiltYet {
+/** {@code silora merge --model DIR --adapter DIR --out DIR}: peft's merge_and_unload + save_pretrained. */
+@Command(name = "merge", mixinStandardHelpOptions = true,
+        description = "Write the merged model (W0 + s*B*A folded in) as a Hugging Face checkpoint: config, safetensors, tokenizer files.")
+final class MergeCommand implements Callable<Integer> {
 
-    @Unmatched
-    List<String> args;
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "base Hugging Face model folder")
+    Path model;
 
-    MergeCommand() {
-        super("merge", "issue 3: LoRA and adapters");
+    @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "peft LoRA adapter folder")
+    Path adapter;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder (created)")
+    Path out;
+
+    @Option(names = "--dtype", paramLabel = "F32|F16|BF16", description = "storage type of the written tensors (default: each base tensor's own)")
+    DType dtype;
+
+    @Override
+    public Integer call() throws Exception {
+        if (out.toAbsolutePath().normalize().equals(model.toAbsolutePath().normalize())) {
+            throw new IllegalArgumentException("--out must differ from --model (the base checkpoint is read while writing)");
+        }
+        long t0 = System.nanoTime();
+        LoraModel lora = PeftAdapters.load(model, adapter);
+        MergedCheckpoints.write(lora, model, out, dtype);
+        ObjectNode o = new ObjectMapper().createObjectNode();
+        o.put("out", out.toString());
+        o.put("merged_modules", lora.modules().size());
+        o.put("r", lora.config().r());
+        o.put("lora_alpha", lora.config().loraAlpha());
+        o.put("use_rslora", lora.config().useRslora());
+        o.put("bytes", Files.size(out.resolve("model.safetensors")));
+        o.put("seconds", (System.nanoTime() - t0) / 1e9);
+        System.out.println(o);
+        return 0;
     }
 }
