@@ -123,9 +123,10 @@ public final class LoraModel {
             SDVariable va = sd.var(m.name() + ".lora_A.weight", a);
             SDVariable vb = sd.var(m.name() + ".lora_B.weight", b);
             double s = config.scaling();
-            modules.put(m.name(), new LoraModule(m, va, vb, s));
             SDVariable low = sd.mmul(sd.mmul(x, va, false, true, false), vb, false, true, false);
-            return m.applyBase(x).add(m.name() + "/lora", low.mul(s));
+            SDVariable y = m.applyBase(x).add(m.name() + "/lora", low.mul(s));
+            modules.put(m.name(), new LoraModule(m, va, vb, s, x, y));
+            return y;
         }
 
         private INDArray initA(int r, int in) {

@@ -12,8 +12,11 @@ import org.silora.hf.graph.LinearModule;
  * @param a       {@code lora_A} variable {@code [r, in]}
  * @param b       {@code lora_B} variable {@code [out, r]}
  * @param scaling s
+ * @param input   the module's input {@code x [tokens, in]}
+ * @param output  the module's output {@code y [tokens, out]} (base + LoRA), whose loss gradient is δ
  */
-public record LoraModule(LinearModule base, SDVariable a, SDVariable b, double scaling) {
+public record LoraModule(LinearModule base, SDVariable a, SDVariable b, double scaling, SDVariable input,
+                         SDVariable output) {
 
     public String name() {
         return base.name();
