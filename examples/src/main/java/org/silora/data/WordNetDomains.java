@@ -32,7 +32,8 @@ import java.util.regex.Pattern;
  *       of 4+ letters. Distractors are first words of other synsets under the same root, drawn at
  *       random, distinct (ignoring case) from each other and from every word of the answer synset,
  *       not direct hypernyms/hyponyms of it, not sharing any word with it and not having the same
- *       definition. Test items come from the held-out synsets (at most {@value #MAX_TEST}), validation
+ *       definition. Test items come from the held-out synsets whose definition no train synset shares
+ *       (WordNet repeats a few definitions) (at most {@value #MAX_TEST}), validation
  *       items from train synsets (at most {@value #MAX_VALID}).</li>
  * </ol>
  *
@@ -192,8 +193,12 @@ public final class WordNetDomains {
         Seeded.shuffle(text, rnd);
 
         // 4. items
-        List<McItem> test = items(wn, heldout, byRoot, rootOf, MAX_TEST, rnd, split, SPLIT_TEST);
-        List<McItem> valid = items(wn, train, byRoot, rootOf, MAX_VALID, rnd, split, SPLIT_VALID);
+        Set<String> trainDefs = new HashSet<>();
+        for (WordNet.Synset s : train) {
+            trainDefs.add(s.definition().toLowerCase(Locale.ROOT));
+        }
+        List<McItem> test = items(wn, heldout, byRoot, rootOf, MAX_TEST, rnd, split, SPLIT_TEST, trainDefs);
+        List<McItem> valid = items(wn, train, byRoot, rootOf, MAX_VALID, rnd, split, SPLIT_VALID, Set.of());
 
         List<Member> members = new ArrayList<>();
         for (Map.Entry<Long, String> e : split.entrySet()) {
@@ -253,10 +258,10 @@ public final class WordNetDomains {
 
     private static List<McItem> items(WordNet wn, List<WordNet.Synset> from, Map<String, List<WordNet.Synset>> byRoot,
                                       Map<Long, String> rootOf, int max, Random rnd, Map<Long, String> split,
-                                      String mark) {
+                                      String mark, Set<String> forbiddenDefs) {
         List<WordNet.Synset> cands = new ArrayList<>();
         for (WordNet.Synset s : from) {
-            if (askable(s)) {
+            if (askable(s) && !forbiddenDefs.contains(s.definition().toLowerCase(Locale.ROOT))) {
                 cands.add(s);
             }
         }
