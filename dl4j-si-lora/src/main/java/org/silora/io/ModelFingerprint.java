@@ -17,9 +17,11 @@ import java.util.stream.Stream;
 
 /**
  * A short identity of a base model folder, recorded in every adapter and importance file and checked on load:
- * SHA-256 over {@code config.json} and, for every {@code *.safetensors} file (sorted by name), its name, size and
- * header (which lists every tensor's dtype, shape and byte range). Reading headers only keeps it instant for
- * multi-GB checkpoints while any change of architecture, shapes or tensor layout changes it.
+ * SHA-256 over {@code config.json} and, for every {@code *.safetensors} file (sorted by name), its name, size,
+ * header (every tensor's dtype, shape and byte range) and weights: all bytes of a file up to
+ * {@value #FULL_HASH_LIMIT} bytes, and beyond that {@value #SAMPLES} blocks of 4 KiB spread evenly over the file,
+ * so a multi-GB checkpoint is fingerprinted in well under a second while two models of the same architecture with
+ * different weights (a fine-tuned variant, another seed) still differ.
  *
  * <pre>{@code
  * String id = ModelFingerprint.of(Path.of("models/tiny-llama"));   // "sha256:3f1c..."
@@ -27,7 +29,32 @@ import java.util.stream.Stream;
  */
 public final class ModelFingerprint {
 
+    static final long FULL_HASH_LIMIT = 256L << 20;
+    static final int SAMPLES = 4096;
+
     private ModelFingerprint() {
+    }
+
+    private static void hashContent(FileChannel ch, long size, MessageDigest md) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(1 << 16);
+        if (size <= FULL_HASH_LIMIT) {
+            long pos = 0;
+            while (pos < size) {
+                buf.clear();
+                int n = ch.read(buf, pos);
+                if (n <= 0) break;
+                md.update(buf.flip());
+                pos += n;
+            }
+            return;
+        }
+        ByteBuffer block = ByteBuffer.allocate(4096);
+        long stride = size / SAMPLES;
+        for (int i = 0; i < SAMPLES; i++) {
+            block.clear();
+            ch.read(block, i * stride);
+            md.update(block.flip());
+        }
     }
 
     public static String of(Path modelDir) {
@@ -52,6 +79,7 @@ public final class ModelFingerprint {
                             md.update(header.flip());
                         }
                     }
+                    hashContent(ch, size, md);
                 }
             }
             return "sha256:" + HexFormat.of().formatHex(md.digest());

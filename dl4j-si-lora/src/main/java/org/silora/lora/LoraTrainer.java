@@ -38,7 +38,8 @@ public final class LoraTrainer {
     /** Progress after each optimizer step. */
     @FunctionalInterface
     public interface Progress {
-        void onStep(int step, int totalSteps, double loss);
+        /** After each optimizer step: steps done in this run (from 1), steps this run will take, the step's loss. */
+        void onStep(int stepsDone, int totalSteps, double loss);
 
         Progress NONE = (s, t, l) -> { };
     }
@@ -134,7 +135,7 @@ public final class LoraTrainer {
                 losses.add(lp[0]);
                 penalties.add(lp[1]);
                 for (TokenBatch b : micro) tokens += b.predictedTokens();
-                progress.onStep(step, totalSteps, lp[0]);
+                progress.onStep(losses.size(), totalSteps, lp[0]);
             }
         }
         return new TrainingResult(losses.size(), tokens, (System.nanoTime() - t0) / 1e9, losses, penalties);

@@ -50,7 +50,7 @@ final class LogitsCommand implements Callable<Integer> {
         if (ids.length == 0) throw new IllegalArgumentException("no tokens to run");
         CausalLm lm = adapter == null ? CausalLm.load(model) : PeftAdapters.load(model, adapter).lm();
         INDArray logits = lm.logits(new int[][]{ids});
-        writeJson(System.out, ids, logits);
+        writeJson(SiloraMain.json(), ids, logits);
         return 0;
     }
 

@@ -46,7 +46,7 @@ final class MergeCommand implements Callable<Integer> {
         o.put("use_rslora", lora.config().useRslora());
         o.put("bytes", Files.size(out.resolve("model.safetensors")));
         o.put("seconds", (System.nanoTime() - t0) / 1e9);
-        System.out.println(o);
+        SiloraMain.json().println(o);
         return 0;
     }
 }

@@ -5,6 +5,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
@@ -51,9 +52,32 @@ public final class SiloraMain implements Runnable {
         System.exit(execute(args));
     }
 
+    private static PrintStream json = System.out;
+
+    /**
+     * Where commands print their JSON: the real stdout. While a command runs, {@code System.out} points to stderr,
+     * because libraries print there (SameDiff announces "Added differentiated op ..." on stdout).
+     */
+    static PrintStream json() {
+        return json;
+    }
+
     /** Runs a command line in this JVM and returns its exit code (used by tests). */
     public static int execute(String... args) {
+        PrintStream realOut = System.out;
+        json = realOut;
+        System.setOut(System.err);
+        try {
+            return run(args, realOut);
+        } finally {
+            realOut.flush();
+            System.setOut(realOut);
+        }
+    }
+
+    private static int run(String[] args, PrintStream realOut) {
         CommandLine cl = new CommandLine(new SiloraMain());
+        cl.setOut(new java.io.PrintWriter(realOut, true));
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             String name = cmd.getCommandName();
             String msg = oneLine(ex);

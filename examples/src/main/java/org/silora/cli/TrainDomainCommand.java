@@ -1,17 +1,148 @@
 package org.silora.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.silora.io.ModelFingerprint;
+import org.silora.io.PeftAdapters;
+import org.silora.lora.LoraConfig;
+import org.silora.lora.LoraModel;
+import org.silora.lora.LoraTrainer;
+import org.silora.lora.TrainingResult;
+import org.silora.si.Importance;
+import org.silora.si.LayerWeighting;
+import org.silora.si.QuadraticPenalty;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Unmatched;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
 
-@Command(name = "train-domain", description = "phase mu: LoRA on domain data with the chosen method [not built yet: issue 4: SI importance]")
-final class TrainDomainCommand extends NotBuiltYet {
+/** {@code silora train-domain}: phase μ with one of the methods of SPEC §2; writes the adapter. */
+@Command(name = "train-domain", mixinStandardHelpOptions = true,
+        description = "Phase mu: LoRA on domain data with --method lora|rslora|si|si-no-layer|ewc; writes the peft adapter into --out.")
+final class TrainDomainCommand implements Callable<Integer> {
 
-    @Unmatched
-    List<String> args;
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "base Hugging Face model folder")
+    Path model;
 
-    TrainDomainCommand() {
-        super("train-domain", "issue 4: SI importance");
+    @Option(names = "--method", required = true, description = "lora, rslora, si, si-no-layer or ewc")
+    String method;
+
+    @Option(names = "--adapter", paramLabel = "DIR", description = "start from this adapter (e.g. the nu adapter) instead of a fresh one")
+    Path adapter;
+
+    @Option(names = "--importance", paramLabel = "FILE", description = "importance.safetensors of phase nu (si, si-no-layer)")
+    Path importance;
+
+    @Option(names = "--fisher", paramLabel = "FILE", description = "Fisher file of `silora fisher` (ewc)")
+    Path fisher;
+
+    @Option(names = "--phi", defaultValue = "1e-3", description = "penalty weight phi (default ${DEFAULT-VALUE})")
+    double phi;
+
+    @Option(names = "--tau", description = "recompute the layer weights with this temperature (number or auto) instead of the file's")
+    String tau;
+
+    @Option(names = "--data", required = true, paramLabel = "FILE", description = "domain text: .jsonl with a \"text\" field, or plain text")
+    Path data;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder (created)")
+    Path out;
+
+    @Mixin
+    LoraOptions lora;
+
+    @Mixin
+    TrainOptions train;
+
+    @Override
+    public Integer call() throws Exception {
+        String m = method.toLowerCase(Locale.ROOT);
+        boolean si = m.equals("si") || m.equals("si-no-layer");
+        switch (m) {
+            case "lora", "rslora", "si", "si-no-layer" -> { }
+            case "ewc" -> throw new IllegalArgumentException("--method ewc is not built yet (issue 6: the Fisher and EWC-LoRA)");
+            default -> throw new IllegalArgumentException("--method must be lora, rslora, si, si-no-layer or ewc, got " + method);
+        }
+        if (si && importance == null) throw new IllegalArgumentException("--method " + m + " needs --importance FILE (from train-general)");
+        if (!si && importance != null) throw new IllegalArgumentException("--importance is used by --method si and si-no-layer only");
+
+        String fingerprint = ModelFingerprint.of(model);
+        Importance imp = null;
+        if (si) {
+            imp = Importance.load(importance);
+            if (m.equals("si-no-layer")) imp = imp.withWeighting(LayerWeighting.UNIFORM);
+            else if (tau != null) imp = imp.withWeighting(LayerWeighting.parse(tau));
+        }
+        LoraModel lm;
+        if (adapter != null) {
+            lm = PeftAdapters.load(model, adapter);
+            if (m.equals("rslora") && !lm.config().useRslora()) {
+                throw new IllegalArgumentException("--method rslora with an adapter that does not use rsLoRA scaling: start fresh or pass an rsLoRA adapter");
+            }
+        } else if (si) {
+            lm = fromAnchors(imp);   // SPEC §2: phase μ continues from the ν adapter, which the importance file holds
+        } else {
+            lm = LoraModel.create(model, lora.config(model.toString(), m.equals("rslora")), train.seed);
+        }
+        LoraTrainer trainer = new LoraTrainer(lm, train.options());
+        if (si) {
+            imp.checkFits(lm, fingerprint, importance);
+            trainer.setPenalty(QuadraticPenalty.si(lm, imp, phi));
+        }
+        List<int[]> rows = train.rows(model, data);
+        System.err.println("train-domain " + m + ": " + rows.size() + " rows, " + lm.modules().size() + " LoRA modules"
+                + (si ? ", phi " + phi + ", tau " + imp.metadata().get("tau") + " (lambda entropy "
+                + imp.metadata().get("lambda_entropy") + " of max " + imp.metadata().get("lambda_entropy_max") + ")" : ""));
+        TrainingResult r;
+        try (ProgressBar bar = new ProgressBar("mu", 0)) {
+            r = trainer.train(rows, (step, total, loss) -> bar.update(step, total, String.format(Locale.ROOT, "loss %.3f", loss)));
+        }
+        Map<String, String> prov = new LinkedHashMap<>();
+        prov.put("silora.phase", "mu");
+        prov.put("silora.method", m);
+        prov.put("silora.base_model_fingerprint", fingerprint);
+        prov.put("silora.data", data.toString());
+        if (si) prov.put("silora.phi", Double.toString(phi));
+        PeftAdapters.save(lm.config(), lm.modules(), out, prov);
+
+        ObjectMapper om = new ObjectMapper();
+        ObjectNode o = om.createObjectNode();
+        o.put("method", m);
+        o.put("steps", r.steps());
+        o.put("tokens", r.tokens());
+        o.put("seconds", r.seconds());
+        o.put("loss_first", r.firstLoss());
+        o.put("loss_last", r.lastLoss());
+        if (si) {
+            o.put("phi", phi);
+            o.put("penalty_last", r.stepPenalties().get(r.stepPenalties().size() - 1));
+            o.put("tau", imp.metadata().get("tau"));
+            o.put("lambda_entropy", Double.parseDouble(imp.metadata().get("lambda_entropy")));
+        }
+        o.put("out", out.toString());
+        SiloraMain.json().println(om.writeValueAsString(o));
+        return 0;
+    }
+
+    private LoraModel fromAnchors(Importance imp) {
+        Map<String, String> meta = imp.metadata();
+        LoraConfig.Builder b = LoraConfig.builder().baseModelNameOrPath(model.toString());
+        try {
+            b.r(Integer.parseInt(meta.get("r"))).loraAlpha(Double.parseDouble(meta.get("lora_alpha")))
+                    .useRslora(Boolean.parseBoolean(meta.get("use_rslora")));
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(importance + ": metadata lacks r / lora_alpha; pass the nu adapter with --adapter");
+        }
+        b.targetModules(List.copyOf(imp.modules().keySet()));
+        Map<String, INDArray[]> factors = new LinkedHashMap<>();
+        imp.modules().forEach((k, v) -> factors.put(k, new INDArray[]{v.anchorA().dup(), v.anchorB().dup()}));
+        return LoraModel.withFactors(model, b.build(), factors);
     }
 }

@@ -1,17 +1,130 @@
 package org.silora.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.silora.hf.safetensors.DType;
+import org.silora.io.ModelFingerprint;
+import org.silora.io.PeftAdapters;
+import org.silora.lora.LoraConfig;
+import org.silora.lora.LoraModel;
+import org.silora.lora.LoraTrainer;
+import org.silora.lora.TrainingResult;
+import org.silora.si.Importance;
+import org.silora.si.LayerWeighting;
+import org.silora.si.SiMode;
+import org.silora.si.SiRecorder;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Unmatched;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
 
-@Command(name = "train-general", description = "phase nu: LoRA on general text with SI importance recording [not built yet: issue 4: SI importance]")
-final class TrainGeneralCommand extends NotBuiltYet {
+/** {@code silora train-general}: phase ν, LoRA on general text with SI recording; writes the adapter and importance. */
+@Command(name = "train-general", mixinStandardHelpOptions = true,
+        description = "Phase nu: LoRA on general text with SI importance recording; writes the peft adapter and importance.safetensors into --out.")
+final class TrainGeneralCommand implements Callable<Integer> {
 
-    @Unmatched
-    List<String> args;
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "base Hugging Face model folder")
+    Path model;
 
-    TrainGeneralCommand() {
-        super("train-general", "issue 4: SI importance");
+    @Option(names = "--data", required = true, paramLabel = "FILE", description = "general text: .jsonl with a \"text\" field, or plain text")
+    Path data;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder (created)")
+    Path out;
+
+    @Option(names = "--si-mode", defaultValue = "paper", description = "paper (Eq. 13) or exact (dL/dW) (default ${DEFAULT-VALUE})")
+    String siMode;
+
+    @Option(names = "--xi", defaultValue = "1e-7", description = "damping xi of Omega = max(0, omega)/(delta^2 + xi) (default ${DEFAULT-VALUE})")
+    double xi;
+
+    @Option(names = "--tau", defaultValue = "auto", description = "layer-weight temperature: a number, auto (std of the norms) or uniform (default ${DEFAULT-VALUE})")
+    String tau;
+
+    @Option(names = "--omega-dtype", defaultValue = "F32", description = "storage of Omega: F32, F16 or BF16 (default ${DEFAULT-VALUE})")
+    DType omegaDtype;
+
+    @Mixin
+    LoraOptions lora;
+
+    @Mixin
+    TrainOptions train;
+
+    @Override
+    public Integer call() throws Exception {
+        SiMode mode = switch (siMode.toLowerCase(Locale.ROOT)) {
+            case "paper" -> SiMode.PAPER;
+            case "exact" -> SiMode.EXACT;
+            default -> throw new IllegalArgumentException("--si-mode must be paper or exact, got " + siMode);
+        };
+        if (mode == SiMode.EXACT && train.gradAccum > 1) {
+            throw new IllegalArgumentException("--si-mode exact needs --grad-accum 1 (dL/dW is taken per batch)");
+        }
+        LayerWeighting weighting = LayerWeighting.parse(tau);
+        List<int[]> rows = train.rows(model, data);
+        String fingerprint = ModelFingerprint.of(model);
+        LoraConfig cfg = lora.config(model.toString(), false);
+        LoraModel lm = LoraModel.create(model, cfg, train.seed);
+        LoraTrainer trainer = new LoraTrainer(lm, train.options());
+        SiRecorder si = SiRecorder.builder(lm).mode(mode).xi(xi).build();
+        trainer.addListener(si);
+
+        System.err.println("train-general: " + rows.size() + " rows of up to " + train.seqLen + " tokens, "
+                + lm.modules().size() + " LoRA modules, SI mode " + mode);
+        double before = trainer.meanLoss(rows);
+        TrainingResult r;
+        try (ProgressBar bar = new ProgressBar("nu", 0)) {
+            r = trainer.train(rows, (step, total, loss) -> bar.update(step, total, String.format(Locale.ROOT, "loss %.3f", loss)));
+        }
+        double after = trainer.meanLoss(rows);
+
+        Map<String, String> prov = new LinkedHashMap<>();
+        prov.put("base_model", model.toString());
+        prov.put("base_model_fingerprint", fingerprint);
+        prov.put("targets", String.join(",", lm.modules().keySet()));
+        prov.put("r", Integer.toString(cfg.r()));
+        prov.put("lora_alpha", Double.toString(cfg.loraAlpha()));
+        prov.put("use_rslora", Boolean.toString(cfg.useRslora()));
+        prov.put("tokens", Long.toString(r.tokens()));
+        prov.put("data", data.toString() + " (" + rows.size() + " rows x " + (train.seqLen + 1) + " tokens, " + train.epochs + " epochs)");
+        prov.put("learning_rate", Double.toString(train.lr));
+        prov.put("seed", Long.toString(train.seed));
+        double omegaSum = si.omegaSum();
+        Importance imp = si.consolidate(weighting, prov);
+
+        Files.createDirectories(out);
+        PeftAdapters.save(cfg, lm.modules(), out, Map.of("silora.phase", "nu", "silora.base_model_fingerprint", fingerprint,
+                "silora.data", prov.get("data")));
+        imp.save(out.resolve("importance.safetensors"), omegaDtype);
+
+        ObjectMapper om = new ObjectMapper();
+        ObjectNode o = om.createObjectNode();
+        o.put("omega_sum", omegaSum);
+        o.put("loss_drop", before - after);
+        o.put("loss_before", before);
+        o.put("loss_after", after);
+        o.put("steps", r.steps());
+        o.put("tokens", r.tokens());
+        o.put("seconds", r.seconds());
+        o.put("si_mode", mode.name().toLowerCase(Locale.ROOT));
+        o.put("tau", imp.metadata().get("tau"));
+        o.put("tau_used", imp.metadata().get("tau_used"));
+        o.put("lambda_entropy", Double.parseDouble(imp.metadata().get("lambda_entropy")));
+        o.put("lambda_entropy_max", Double.parseDouble(imp.metadata().get("lambda_entropy_max")));
+        ObjectNode lam = o.putObject("lambda");
+        imp.lambdas().forEach(lam::put);
+        ObjectNode norms = o.putObject("omega_norm");
+        imp.norms().forEach(norms::put);
+        o.put("omega_bytes", imp.omegaBytes(omegaDtype));
+        o.put("out", out.toString());
+        SiloraMain.json().println(om.writeValueAsString(o));
+        return 0;
     }
 }

@@ -1,0 +1,51 @@
+package org.silora.cli;
+
+import org.silora.hf.tokenizer.HfTokenizer;
+import org.silora.io.TextDocuments;
+import org.silora.lora.TrainingOptions;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** Optimiser and data options shared by the training commands; defaults from the paper. */
+final class TrainOptions {
+
+    @Option(names = "--epochs", defaultValue = "5", description = "passes over the data (default ${DEFAULT-VALUE})")
+    int epochs;
+
+    @Option(names = "--lr", defaultValue = "8e-4", description = "Adam learning rate (default ${DEFAULT-VALUE})")
+    double lr;
+
+    @Option(names = "--batch-size", defaultValue = "20", description = "rows per batch (default ${DEFAULT-VALUE})")
+    int batchSize;
+
+    @Option(names = "--grad-accum", defaultValue = "1", description = "batches per optimizer step (default ${DEFAULT-VALUE})")
+    int gradAccum;
+
+    @Option(names = "--seq-len", defaultValue = "128", description = "tokens per training row (default ${DEFAULT-VALUE})")
+    int seqLen;
+
+    @Option(names = "--max-rows", defaultValue = "0", description = "use at most this many rows (0: all)")
+    int maxRows;
+
+    @Option(names = "--seed", defaultValue = "42", description = "seed of the data order and of A's init (default ${DEFAULT-VALUE})")
+    long seed;
+
+    TrainingOptions options() {
+        return TrainingOptions.builder().epochs(epochs).learningRate(lr).batchSize(batchSize)
+                .gradientAccumulation(gradAccum).seed(seed).build();
+    }
+
+    /** Token rows of the data file, tokenized with the model's tokenizer. */
+    List<int[]> rows(Path model, Path data) {
+        List<String> docs = TextDocuments.read(data);
+        List<int[]> rows;
+        try (HfTokenizer tok = HfTokenizer.load(model)) {
+            rows = TextDocuments.windows(docs, tok, seqLen);
+        }
+        if (maxRows > 0 && rows.size() > maxRows) rows = rows.subList(0, maxRows);
+        if (rows.isEmpty()) throw new IllegalArgumentException(data + ": too little text for one training row");
+        return rows;
+    }
+}

@@ -1,0 +1,139 @@
+package org.silora.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.silora.hf.config.LlamaConfig;
+import org.silora.hf.config.ModelConfig;
+import org.silora.hf.safetensors.DType;
+import org.silora.hf.testing.TinyModels;
+import org.silora.hf.tokenizer.BpeTrainer;
+import org.silora.hf.tokenizer.HfTokenizer;
+import org.silora.si.Importance;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Phase ν then every phase-μ method from the command line, on real text and a tiny model. */
+class TrainCommandsTest {
+
+    @TempDir
+    Path tmp;
+
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private PrintStream oldOut;
+    private PrintStream oldErr;
+
+    @BeforeEach
+    void capture() {
+        oldOut = System.out;
+        oldErr = System.err;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    @AfterEach
+    void restore() {
+        System.setOut(oldOut);
+        System.setErr(oldErr);
+    }
+
+    private JsonNode run(String... args) throws Exception {
+        out.reset();
+        err.reset();
+        int rc = SiloraMain.execute(args);
+        assertEquals(0, rc, String.join(" ", args) + "\n" + err);
+        return new ObjectMapper().readTree(out.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void generalThenDomainWithEveryMethod() throws Exception {
+        Path general = tmp.resolve("general.txt");
+        Files.writeString(general, """
+                The committee said that the city should pay for the new roads before the end of the year.
+                It added that the work would be done by the state and by the county together.
+
+                A man walked down the road to the old house, where his brother had lived for many years.
+                The house was quiet, and the garden had grown wild in the long summer.
+
+                Music and art were part of every school day, the teachers said, and the children agreed.
+                """.repeat(3));
+        Path domain = tmp.resolve("domain.jsonl");
+        Files.writeString(domain, """
+                {"text":"Appendicitis is a disease: inflammation of the vermiform appendix."}
+                {"text":"Insulin is a hormone: a hormone secreted by the islets of Langerhans."}
+                {"text":"Femur is a leg bone: the longest and thickest bone of the human skeleton."}
+                {"text":"Aspirin is a drug: the acetylated derivative of salicylic acid, used as an analgesic."}
+                """.repeat(3));
+        Path model = tmp.resolve("model");
+        BpeTrainer.train(List.of(Files.readString(general), Files.readString(domain)), BpeTrainer.Options.llama(300), model);
+        int vocab;
+        try (HfTokenizer tok = HfTokenizer.load(model)) {
+            vocab = tok.vocabSize();
+        }
+        ModelConfig cfg = new LlamaConfig(vocab, 32, 64, 2, 4, 2, 8, 1e-5, 10000, null, 256, false, false, false);
+        TinyModels.write(model, cfg, TinyModels.randomWeights(cfg, 3), DType.F32, 1);
+        String[] small = {"--seq-len", "32", "--batch-size", "4", "--epochs", "2", "--lr", "3e-3"};
+
+        Path nu = tmp.resolve("nu");
+        JsonNode g = run(concat(new String[]{"train-general", "--model", model.toString(), "--data", general.toString(),
+                "--out", nu.toString(), "--si-mode", "exact", "--r", "4"}, small));
+        for (String k : new String[]{"omega_sum", "loss_drop", "steps", "tokens", "seconds"}) assertTrue(g.has(k), k + " in " + g);
+        assertTrue(g.get("loss_drop").asDouble() > 0, g.toString());
+        assertTrue(g.get("omega_sum").asDouble() > 0, g.toString());
+        assertEquals(4, g.get("lambda").size());
+        assertTrue(Files.exists(nu.resolve("adapter_config.json")));
+        assertTrue(Files.exists(nu.resolve("adapter_model.safetensors")));
+        Importance imp = Importance.load(nu.resolve("importance.safetensors"));
+        assertEquals("EXACT", imp.metadata().get("mode"));
+        assertTrue(imp.metadata().get("base_model_fingerprint").startsWith("sha256:"));
+
+        for (String method : new String[]{"si", "si-no-layer"}) {
+            JsonNode d = run(concat(new String[]{"train-domain", "--model", model.toString(), "--method", method,
+                    "--importance", nu.resolve("importance.safetensors").toString(), "--phi", "1e-3",
+                    "--data", domain.toString(), "--out", tmp.resolve(method).toString()}, small));
+            assertEquals(method, d.get("method").asText());
+            assertTrue(d.get("steps").asInt() > 0);
+            assertTrue(d.has("penalty_last"));
+            assertTrue(Files.exists(tmp.resolve(method).resolve("adapter_model.safetensors")));
+        }
+        JsonNode viaAdapter = run(concat(new String[]{"train-domain", "--model", model.toString(), "--method", "lora",
+                "--adapter", nu.toString(), "--data", domain.toString(), "--out", tmp.resolve("lora_nu_mu").toString()}, small));
+        assertEquals("lora", viaAdapter.get("method").asText());
+        run(concat(new String[]{"train-domain", "--model", model.toString(), "--method", "rslora",
+                "--data", domain.toString(), "--out", tmp.resolve("rslora").toString()}, small));
+        String cfgJson = Files.readString(tmp.resolve("rslora").resolve("adapter_config.json"));
+        assertTrue(cfgJson.contains("\"use_rslora\" : true"), cfgJson);
+
+        // the importance of another base model is refused
+        Path other = tmp.resolve("other");
+        BpeTrainer.train(List.of(Files.readString(general)), BpeTrainer.Options.llama(300), other);
+        TinyModels.write(other, cfg, TinyModels.randomWeights(cfg, 99), DType.F32, 1);
+        out.reset();
+        err.reset();
+        int rc = SiloraMain.execute(concat(new String[]{"train-domain", "--model", other.toString(), "--method", "si",
+                "--importance", nu.resolve("importance.safetensors").toString(), "--data", domain.toString(),
+                "--out", tmp.resolve("x").toString()}, small));
+        assertEquals(1, rc);
+        assertTrue(err.toString().contains("another base model"), err.toString());
+        assertEquals(1, SiloraMain.execute("train-domain", "--model", model.toString(), "--method", "si",
+                "--data", domain.toString(), "--out", tmp.resolve("y").toString()));
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+}
