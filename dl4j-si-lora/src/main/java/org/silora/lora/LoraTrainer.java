@@ -8,6 +8,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.learning.config.Adam;
+import org.silora.hf.graph.CausalLm;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -45,6 +46,7 @@ public final class LoraTrainer {
     }
 
     private final LoraModel model;
+    private final CausalLm lm;
     private final TrainingOptions options;
     private final SameDiff sd;
     private final SDVariable taskLoss;
@@ -55,23 +57,32 @@ public final class LoraTrainer {
     private int step;
 
     public LoraTrainer(LoraModel model, TrainingOptions options) {
-        this.model = model;
-        this.options = options;
+        this(model, model.lm(), loraVariables(model), options);
         if (model.config().loraDropout() > 0) {
             // dropout only acts in training; inference with such an adapter is exact, training is not built yet
             throw new IllegalArgumentException("training with lora_dropout > 0 is not supported yet; use 0 (peft's default)");
         }
-        this.sd = model.sameDiff();
-        this.taskLoss = CausalLmLoss.addTo(model.lm());
-        List<String> names = new ArrayList<>();
-        for (LoraModule m : model.modules().values()) {
-            names.add(m.a().name());
-            names.add(m.b().name());
-        }
-        this.trainable = Collections.unmodifiableList(names);
+    }
+
+    /**
+     * A trainer for any set of variables of a causal LM, e.g. all weights of a model built with
+     * {@code CausalLm.build(cfg, weights, LinearFactory.BASE, true)} for pretraining.
+     */
+    public static LoraTrainer forVariables(CausalLm lm, List<String> variables, TrainingOptions options) {
+        return new LoraTrainer(null, lm, variables, options);
+    }
+
+    private LoraTrainer(LoraModel model, CausalLm lm, List<String> variables, TrainingOptions options) {
+        this.model = model;
+        this.lm = lm;
+        this.options = options;
+        this.sd = lm.sameDiff();
+        this.taskLoss = CausalLmLoss.addTo(lm);
+        this.trainable = List.copyOf(variables);
         Adam adam = new Adam(options.learningRate());
         for (String n : trainable) {
             INDArray p = sd.getArrForVarName(n);
+            if (p == null) throw new IllegalArgumentException("no variable '" + n + "' in the graph");
             long size = adam.stateSize(p.length());
             INDArray view = Nd4j.zeros(DataType.FLOAT, 1, size);
             updaters.put(n, adam.instantiate(view, true));
@@ -79,8 +90,22 @@ public final class LoraTrainer {
         sd.setLossVariables(taskLoss);
     }
 
+    private static List<String> loraVariables(LoraModel model) {
+        List<String> names = new ArrayList<>();
+        for (LoraModule m : model.modules().values()) {
+            names.add(m.a().name());
+            names.add(m.b().name());
+        }
+        return names;
+    }
+
+    /** The LoRA model trained, or {@code null} for a trainer made by {@link #forVariables}. */
     public LoraModel model() {
         return model;
+    }
+
+    public CausalLm lm() {
+        return lm;
     }
 
     public TrainingOptions options() {
@@ -158,7 +183,7 @@ public final class LoraTrainer {
         double pen = 0;
         double scale = 1.0 / micro.size();
         for (TokenBatch batch : micro) {
-            Map<String, INDArray> ph = batch.placeholders(model.lm());
+            Map<String, INDArray> ph = batch.placeholders(lm);
             OutAndGrad og = sd.calculateGradientsAndOutputs(ph, outputs, gradsFor);
             loss += og.getOutputs().get(CausalLmLoss.TASK_LOSS).getDouble(0) * scale;
             if (penalty != null) pen = og.getOutputs().get(penalty.name()).getDouble(0);
@@ -205,7 +230,7 @@ public final class LoraTrainer {
         for (String n : sd.getLossVariables()) saved.add(sd.getVariable(n));
         sd.setLossVariables(penalty);
         try {
-            return sd.calculateGradients(any.placeholders(model.lm()), trainable);
+            return sd.calculateGradients(any.placeholders(lm), trainable);
         } finally {
             sd.setLossVariables(saved.toArray(new SDVariable[0]));
         }
@@ -213,17 +238,22 @@ public final class LoraTrainer {
 
     /** Mean next-token loss (token-weighted) over {@code rows}, in batches of the configured size. */
     public double meanLoss(List<int[]> rows) {
-        return meanLoss(model, rows, options.batchSize());
+        return meanLoss(lm, rows, options.batchSize());
     }
 
     /** Mean next-token loss (token-weighted) of any LoRA model over {@code rows}. */
     public static double meanLoss(LoraModel model, List<int[]> rows, int batchSize) {
-        CausalLmLoss.addTo(model.lm());
+        return meanLoss(model.lm(), rows, batchSize);
+    }
+
+    /** Mean next-token loss (token-weighted) of a causal LM over {@code rows}. */
+    public static double meanLoss(CausalLm lm, List<int[]> rows, int batchSize) {
+        CausalLmLoss.addTo(lm);
         double nll = 0;
         double count = 0;
         for (int i = 0; i < rows.size(); i += batchSize) {
             TokenBatch b = new TokenBatch(rows.subList(i, Math.min(rows.size(), i + batchSize)));
-            Map<String, INDArray> out = model.sameDiff().output(b.placeholders(model.lm()),
+            Map<String, INDArray> out = lm.sameDiff().output(b.placeholders(lm),
                     CausalLmLoss.NLL_SUM, CausalLmLoss.TOKEN_COUNT);
             nll += out.get(CausalLmLoss.NLL_SUM).getDouble(0);
             count += out.get(CausalLmLoss.TOKEN_COUNT).getDouble(0);

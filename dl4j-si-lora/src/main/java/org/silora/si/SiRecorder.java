@@ -133,6 +133,93 @@ public final class SiRecorder implements StepListener {
         steps++;
     }
 
+    /**
+     * The same recording as a SameDiff {@link org.nd4j.autodiff.listeners.Listener}, for training with
+     * {@code SameDiff.fit} instead of {@link org.silora.lora.LoraTrainer}: it keeps the raw gradients of A and B
+     * when backprop produces them ({@code activationAvailable}; M2.1's updater overwrites them in place later),
+     * the real update in {@code preUpdate}, and folds them into ω in {@code iterationDone}, where the
+     * parameters before the step are {@code after + update}. PAPER mode only: ∂L/∂W needs the module activations
+     * that {@code fit} does not expose.
+     *
+     * <pre>{@code
+     * sd.fit(dataIterator, epochs, recorder.asSameDiffListener());
+     * }</pre>
+     */
+    public org.nd4j.autodiff.listeners.Listener asSameDiffListener() {
+        if (mode != SiMode.PAPER) {
+            throw new IllegalStateException("under SameDiff.fit only SI mode PAPER can be recorded; EXACT needs LoraTrainer");
+        }
+        return new FitListener();
+    }
+
+    private final class FitListener extends org.nd4j.autodiff.listeners.BaseListener {
+        private final Map<String, String> gradientToParam = new java.util.HashMap<>();
+        private final Map<String, INDArray> gradients = new java.util.HashMap<>();
+        private final Map<String, INDArray> updates = new java.util.HashMap<>();
+        private final java.util.Set<String> params = new java.util.HashSet<>();
+        private double learningRate = Double.NaN;
+
+        FitListener() {
+            for (Slot s : slots.values()) {
+                params.add(s.m.a().name());
+                params.add(s.m.b().name());
+            }
+        }
+
+        @Override
+        public boolean isActive(org.nd4j.autodiff.listeners.Operation operation) {
+            return operation == org.nd4j.autodiff.listeners.Operation.TRAINING;
+        }
+
+        @Override
+        public void activationAvailable(org.nd4j.autodiff.samediff.SameDiff sd, org.nd4j.autodiff.listeners.At at,
+                                        org.nd4j.linalg.dataset.api.MultiDataSet batch,
+                                        org.nd4j.autodiff.samediff.internal.SameDiffOp op, String varName, INDArray activation) {
+            if (gradientToParam.isEmpty()) {
+                for (String p : params) {
+                    org.nd4j.autodiff.samediff.internal.Variable v = sd.getVariables().get(p);
+                    if (v != null && v.getGradient() != null) gradientToParam.put(v.getGradient().name(), p);
+                }
+            }
+            String p = gradientToParam.get(varName);
+            if (p != null) gradients.put(p, activation.dup());
+        }
+
+        @Override
+        public void preUpdate(org.nd4j.autodiff.samediff.SameDiff sd, org.nd4j.autodiff.listeners.At at,
+                              org.nd4j.autodiff.samediff.internal.Variable v, INDArray update) {
+            if (params.contains(v.getName())) updates.put(v.getName(), update.dup());
+            if (Double.isNaN(learningRate) && sd.getTrainingConfig() != null) {
+                learningRate = sd.getTrainingConfig().getUpdater().getLearningRate(at.iteration(), at.epoch());
+            }
+        }
+
+        @Override
+        public void iterationDone(org.nd4j.autodiff.samediff.SameDiff sd, org.nd4j.autodiff.listeners.At at,
+                                  org.nd4j.linalg.dataset.api.MultiDataSet dataSet, org.nd4j.autodiff.listeners.Loss loss) {
+            for (Slot s : slots.values()) {
+                String an = s.m.a().name();
+                String bn = s.m.b().name();
+                INDArray gA = gradients.get(an);
+                INDArray gB = gradients.get(bn);
+                INDArray uA = updates.get(an);
+                INDArray uB = updates.get(bn);
+                if (gA == null || gB == null || uA == null || uB == null) {
+                    throw new IllegalStateException("SI listener saw no gradient/update for " + s.m.name() + " in iteration " + at.iteration());
+                }
+                INDArray aBefore = s.m.a().getArr().add(uA);
+                INDArray bBefore = s.m.b().getArr().add(uB);
+                Nd4j.gemm(bBefore, aBefore, s.before, false, false, s.m.scaling(), 0.0);
+                SiMath.paperGradient(aBefore, bBefore, gA, gB, learningRate, s.grad);
+                s.delta(s.after);
+                SiMath.accumulate(s.omega, s.grad, s.after.subi(s.before));
+            }
+            gradients.clear();
+            updates.clear();
+            steps++;
+        }
+    }
+
     /** Σ_i ω_i over all modules: SI's estimate of the loss drop since the last consolidation. */
     public double omegaSum() {
         double sum = 0;

@@ -28,6 +28,7 @@ import java.util.List;
                 EvalCommand.class,
                 ContinualMnistCommand.class,
                 BenchCommand.class,
+                PretrainCommand.class,
         })
 public final class SiloraMain implements Runnable {
 
@@ -66,7 +67,7 @@ public final class SiloraMain implements Runnable {
     public static int execute(String... args) {
         PrintStream realOut = System.out;
         json = realOut;
-        System.setOut(System.err);
+        System.setOut(LibraryOutput.to(System.err));
         try {
             return run(args, realOut);
         } finally {

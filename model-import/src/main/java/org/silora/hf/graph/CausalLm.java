@@ -76,6 +76,14 @@ public final class CausalLm {
 
     /** Builds the graph of {@code config} over {@code weights}. */
     public static CausalLm build(ModelConfig config, Weights weights, LinearFactory linearFactory) {
+        return build(config, weights, linearFactory, false);
+    }
+
+    /**
+     * As {@link #build(ModelConfig, Weights, LinearFactory)}; with {@code trainable} every base tensor is a
+     * trainable variable (pretraining) rather than a frozen constant.
+     */
+    public static CausalLm build(ModelConfig config, Weights weights, LinearFactory linearFactory, boolean trainable) {
         DecoderGraphBuilder builder;
         if (config instanceof LlamaConfig c) {
             builder = new LlamaGraphBuilder(c, weights, linearFactory);
@@ -84,7 +92,7 @@ public final class CausalLm {
         } else {
             throw new IllegalArgumentException("unsupported config " + config.getClass().getSimpleName());
         }
-        return new CausalLm(builder.build());
+        return new CausalLm(builder.trainable(trainable).build());
     }
 
     public CausalLmGraph graph() {

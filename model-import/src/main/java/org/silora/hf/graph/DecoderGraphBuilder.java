@@ -44,11 +44,22 @@ public abstract class DecoderGraphBuilder {
     private SDVariable ropeCos;
     private SDVariable ropeSin;
     private SDVariable rotation;
+    private boolean trainable;
 
     protected DecoderGraphBuilder(ModelConfig config, Weights weights, LinearFactory linearFactory) {
         this.config = config;
         this.weights = weights;
         this.linearFactory = linearFactory == null ? LinearFactory.BASE : linearFactory;
+    }
+
+    /**
+     * Makes every base tensor a trainable variable instead of a frozen constant (for pretraining). The token
+     * embedding is then applied as {@code oneHot(ids)·E}: M2.1's {@code gather} has a wrong gradient for repeated
+     * indices.
+     */
+    public DecoderGraphBuilder trainable(boolean trainable) {
+        this.trainable = trainable;
+        return this;
     }
 
     /** Every tensor the family needs with its expected shape, checked against the weights before anything loads. */
@@ -81,7 +92,9 @@ public abstract class DecoderGraphBuilder {
         seq = sd.sizeAt(ids, 1);
 
         SDVariable emb = constant(embeddingName());
-        SDVariable x = sd.reshape(sd.gather(emb, ids, 0), -1, config.hiddenSize());
+        SDVariable x = trainable
+                ? sd.mmul(sd.oneHot(sd.reshape(ids, -1), config.vocabSize(), -1, 1.0, 0.0, DataType.FLOAT), emb)
+                : sd.reshape(sd.gather(emb, ids, 0), -1, config.hiddenSize());
         for (int i = 0; i < config.numLayers(); i++) {
             x = block(i, x);
         }
@@ -109,7 +122,8 @@ public abstract class DecoderGraphBuilder {
     /** A frozen base tensor as a graph constant named after it. */
     protected SDVariable constant(String tensorName) {
         if (sd.hasVariable(tensorName)) return sd.getVariable(tensorName);
-        return sd.constant(tensorName, weights.read(tensorName));
+        INDArray w = weights.read(tensorName);
+        return trainable ? sd.var(tensorName, w) : sd.constant(tensorName, w);
     }
 
     /** The named linear module {@code name}, through the {@link LinearFactory}. */
