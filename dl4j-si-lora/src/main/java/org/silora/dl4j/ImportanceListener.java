@@ -23,7 +23,9 @@ import java.util.Map;
  * online at {@link #endTask(Model)} (importance summed over tasks, anchor moved to the current parameters),
  * optional layer weights λ_l, and registration in {@link ImportanceRegistry} for {@link ImportanceRegularization}.
  *
- * <p>Arrays are flat vectors in the order of {@code model.params()}. One listener serves one model.
+ * <p>Arrays are flat vectors in the order of {@code model.params()}. One listener serves one model; building a
+ * listener clears what an earlier listener registered under the same id (use distinct ids for listeners that live
+ * side by side).
  */
 public abstract class ImportanceListener extends BaseTrainingListener {
 
@@ -38,6 +40,7 @@ public abstract class ImportanceListener extends BaseTrainingListener {
         if (id == null || id.isBlank()) throw new IllegalArgumentException("id must not be blank");
         this.id = id;
         this.layerWeighting = layerWeighting;
+        ImportanceRegistry.remove(id);   // a new listener owns its id: what an earlier one registered there is gone
     }
 
     /** The importance of the task that just ended, a new flat vector; resets the per-task recording. */
