@@ -8,6 +8,7 @@ import org.silora.hf.safetensors.DType;
 import org.silora.hf.safetensors.SafetensorsFile;
 import org.silora.hf.safetensors.SafetensorsWriter;
 import org.silora.hf.safetensors.TensorInfo;
+import org.silora.lora.LoraConfig;
 import org.silora.lora.LoraModel;
 import org.silora.lora.LoraModule;
 
@@ -88,6 +89,24 @@ public record Importance(Map<String, ModuleImportance> modules, LayerWeighting w
     /** The same Ω and anchors with λ formed another way (e.g. {@link LayerWeighting#UNIFORM} for "− layer"). */
     public Importance withWeighting(LayerWeighting w) {
         return of(modules, w, metadata);
+    }
+
+    /**
+     * The ν adapter this importance was recorded with (its anchors A and B, and the LoRA settings from the
+     * metadata) on the base model in {@code baseDir}: phase μ continues from it (SPEC §2).
+     */
+    public LoraModel continueFrom(Path baseDir) {
+        LoraConfig.Builder b = LoraConfig.builder().baseModelNameOrPath(baseDir.toString());
+        try {
+            b.r(Integer.parseInt(metadata.get("r"))).loraAlpha(Double.parseDouble(metadata.get("lora_alpha")))
+                    .useRslora(Boolean.parseBoolean(metadata.get("use_rslora")));
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("importance metadata lacks r / lora_alpha; start from the nu adapter instead");
+        }
+        b.targetModules(List.copyOf(modules.keySet()));
+        Map<String, INDArray[]> factors = new LinkedHashMap<>();
+        modules.forEach((k, v) -> factors.put(k, new INDArray[]{v.anchorA().dup(), v.anchorB().dup()}));
+        return LoraModel.withFactors(baseDir, b.build(), factors);
     }
 
     /** ‖Ω_l‖₂ per module. */

@@ -7,7 +7,7 @@ import java.util.Locale;
  * A progress bar with rate and ETA on stderr: redrawn in place on a terminal, or one line per 10 % otherwise
  * (so logs of non-interactive runs stay readable).
  */
-final class ProgressBar implements AutoCloseable {
+public final class ProgressBar implements AutoCloseable {
 
     private final String label;
     private final PrintStream out = System.err;
@@ -19,12 +19,12 @@ final class ProgressBar implements AutoCloseable {
     private int total;
     private String extra = "";
 
-    ProgressBar(String label, int total) {
+    public ProgressBar(String label, int total) {
         this.label = label;
         this.total = total;
     }
 
-    void update(int done, int total, String extra) {
+    public void update(int done, int total, String extra) {
         this.done = done;
         this.total = total;
         this.extra = extra;
