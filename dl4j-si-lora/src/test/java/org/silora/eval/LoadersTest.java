@@ -99,14 +99,23 @@ class LoadersTest {
 
     @Test
     void realPiqaValidationSplit() {
-        Path f = Path.of("../../shared/data/piqa/valid.jsonl");
-        assumeTrue(Files.exists(f), "the PIQA validation split is not present");
+        Path f = realPiqa();
+        assumeTrue(f != null, "the PIQA validation split is not present");
         McDataset d = Piqa.load(f);
         assertEquals(1838, d.items().size());
         long ones = d.items().stream().filter(i -> i.label() == 1).count();
         assertTrue(ones > 800 && ones < 1038, "label balance " + ones);
         assertEquals("Question: How do I ready a guinea pig cage for it's new occupants?\nAnswer:", d.items().get(0).context());
         assertEquals(0, d.skipped());
+    }
+
+    /** {@code ../shared/data/piqa/valid.jsonl} beside the repository (looked for upwards, so worktrees find it too). */
+    static Path realPiqa() {
+        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
+            Path f = d.resolve("shared/data/piqa/valid.jsonl");
+            if (Files.isRegularFile(f)) return f;
+        }
+        return null;
     }
 
     private static String med(int cop) {
