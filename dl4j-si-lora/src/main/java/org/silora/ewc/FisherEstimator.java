@@ -45,6 +45,8 @@ public final class FisherEstimator {
         Progress NONE = (d, t) -> { };
     }
 
+    static final String PROBE = "fisher_probe";
+
     private record Tap(LinearModule module, String input, String output) {
     }
 
@@ -53,9 +55,16 @@ public final class FisherEstimator {
     private final SDVariable loss;
 
     private FisherEstimator(ModelConfig config, Weights weights) {
+        // M2.1 refuses to differentiate a graph without a trainable variable, and only backpropagates along paths from
+        // one: a zero scalar VARIABLE is added to every module input, so every module output lies on such a path.
+        Map<String, SDVariable> probed = new LinkedHashMap<>();
         LinearFactory recorder = (m, x) -> {
-            SDVariable y = m.applyBase(x);
-            if (!m.name().equals("lm_head")) taps.put(m.name(), new Tap(m, x.name(), y.name()));
+            if (m.name().equals("lm_head")) return m.applyBase(x);
+            SameDiff g = x.getSameDiff();
+            SDVariable probe = g.hasVariable(PROBE) ? g.getVariable(PROBE) : g.var(PROBE, Nd4j.scalar(DataType.FLOAT, 0f));
+            SDVariable in = probed.computeIfAbsent(x.name(), k -> x.add(probe));
+            SDVariable y = m.applyBase(in);
+            taps.put(m.name(), new Tap(m, in.name(), y.name()));
             return y;
         };
         this.lm = CausalLm.build(config, weights, recorder);
