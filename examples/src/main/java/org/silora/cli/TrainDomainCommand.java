@@ -3,6 +3,7 @@ package org.silora.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.silora.ewc.FisherInformation;
 import org.silora.io.ModelFingerprint;
 import org.silora.io.PeftAdapters;
 import org.silora.lora.LoraConfig;
@@ -46,6 +47,9 @@ final class TrainDomainCommand implements Callable<Integer> {
     @Option(names = "--phi", defaultValue = "1e-3", description = "penalty weight phi (default ${DEFAULT-VALUE})")
     double phi;
 
+    @Option(names = "--ewc-lambda", defaultValue = "0.5", description = "EWC-LoRA penalty weight lambda (default ${DEFAULT-VALUE})")
+    double ewcLambda;
+
     @Option(names = "--tau", description = "recompute the layer weights with this temperature (number or auto) instead of the file's")
     String tau;
 
@@ -66,14 +70,18 @@ final class TrainDomainCommand implements Callable<Integer> {
         String m = method.toLowerCase(Locale.ROOT);
         boolean si = m.equals("si") || m.equals("si-no-layer");
         switch (m) {
-            case "lora", "rslora", "si", "si-no-layer" -> { }
-            case "ewc" -> throw new IllegalArgumentException("--method ewc is not built yet (issue 6: the Fisher and EWC-LoRA)");
+            case "lora", "rslora", "si", "si-no-layer", "ewc" -> { }
             default -> throw new IllegalArgumentException("--method must be lora, rslora, si, si-no-layer or ewc, got " + method);
         }
         if (si && importance == null) throw new IllegalArgumentException("--method " + m + " needs --importance FILE (from train-general)");
         if (!si && importance != null) throw new IllegalArgumentException("--importance is used by --method si and si-no-layer only");
+        boolean ewc = m.equals("ewc");
+        if (ewc && fisher == null) throw new IllegalArgumentException("--method ewc needs --fisher FILE (from silora fisher)");
+        if (!ewc && fisher != null) throw new IllegalArgumentException("--fisher is used by --method ewc only");
+        if (!(ewcLambda >= 0) || Double.isInfinite(ewcLambda)) throw new IllegalArgumentException("--ewc-lambda must be >= 0, got " + ewcLambda);
 
         String fingerprint = ModelFingerprint.of(model);
+        FisherInformation fim = ewc ? FisherInformation.load(fisher) : null;
         Importance imp = null;
         if (si) {
             imp = Importance.load(importance);
@@ -96,6 +104,10 @@ final class TrainDomainCommand implements Callable<Integer> {
             imp.checkFits(lm, fingerprint, importance);
             trainer.setPenalty(QuadraticPenalty.si(lm, imp, phi));
         }
+        if (ewc) {
+            fim.checkFits(lm, fingerprint, fisher);
+            trainer.setPenalty(fim.penalty(lm, ewcLambda));   // lambda * sum F (.) D^2, D = s*B*A
+        }
         List<int[]> rows = train.rows(model, data);
         System.err.println("train-domain " + m + ": " + rows.size() + " rows, " + lm.modules().size() + " LoRA modules"
                 + (si ? ", phi " + phi + ", tau " + imp.metadata().get("tau") + " (lambda entropy "
@@ -110,6 +122,7 @@ final class TrainDomainCommand implements Callable<Integer> {
         prov.put("silora.base_model_fingerprint", fingerprint);
         prov.put("silora.data", data.toString());
         if (si) prov.put("silora.phi", Double.toString(phi));
+        if (ewc) prov.put("silora.ewc_lambda", Double.toString(ewcLambda));
         PeftAdapters.save(lm.config(), lm.modules(), out, prov);
 
         ObjectMapper om = new ObjectMapper();
@@ -125,6 +138,10 @@ final class TrainDomainCommand implements Callable<Integer> {
             o.put("penalty_last", r.stepPenalties().get(r.stepPenalties().size() - 1));
             o.put("tau", imp.metadata().get("tau"));
             o.put("lambda_entropy", Double.parseDouble(imp.metadata().get("lambda_entropy")));
+        }
+        if (ewc) {
+            o.put("ewc_lambda", ewcLambda);
+            o.put("penalty_last", r.stepPenalties().get(r.stepPenalties().size() - 1));
         }
         o.put("out", out.toString());
         SiloraMain.json().println(om.writeValueAsString(o));
