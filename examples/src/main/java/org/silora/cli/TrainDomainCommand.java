@@ -2,7 +2,6 @@ package org.silora.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.silora.ewc.FisherInformation;
 import org.silora.io.ModelFingerprint;
 import org.silora.io.PeftAdapters;
@@ -95,7 +94,7 @@ final class TrainDomainCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--method rslora with an adapter that does not use rsLoRA scaling: start fresh or pass an rsLoRA adapter");
             }
         } else if (si) {
-            lm = fromAnchors(imp);   // SPEC §2: phase μ continues from the ν adapter, which the importance file holds
+            lm = imp.continueFrom(model);   // SPEC §2: phase μ continues from the ν adapter, which the importance file holds
         } else {
             lm = LoraModel.create(model, lora.config(model.toString(), m.equals("rslora")), train.seed);
         }
@@ -148,18 +147,4 @@ final class TrainDomainCommand implements Callable<Integer> {
         return 0;
     }
 
-    private LoraModel fromAnchors(Importance imp) {
-        Map<String, String> meta = imp.metadata();
-        LoraConfig.Builder b = LoraConfig.builder().baseModelNameOrPath(model.toString());
-        try {
-            b.r(Integer.parseInt(meta.get("r"))).loraAlpha(Double.parseDouble(meta.get("lora_alpha")))
-                    .useRslora(Boolean.parseBoolean(meta.get("use_rslora")));
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException(importance + ": metadata lacks r / lora_alpha; pass the nu adapter with --adapter");
-        }
-        b.targetModules(List.copyOf(imp.modules().keySet()));
-        Map<String, INDArray[]> factors = new LinkedHashMap<>();
-        imp.modules().forEach((k, v) -> factors.put(k, new INDArray[]{v.anchorA().dup(), v.anchorB().dup()}));
-        return LoraModel.withFactors(model, b.build(), factors);
-    }
 }
