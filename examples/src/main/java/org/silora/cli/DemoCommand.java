@@ -47,7 +47,9 @@ final class DemoCommand implements Callable<Integer> {
         sb.append("# SI-LoRA demo report\n\n");
         sb.append(String.format(Locale.ROOT, "Run: %s, %.1f minutes. Phase ν: LoRA (r %d, α %.0f, q_proj/v_proj) on %d Brown rows of %d tokens "
                         + "with SI recording (PAPER mode); phase μ: every method with the same budget (%d domain rows, %d epochs, lr %g, batch %d). "
-                        + "General PPL on held-out Brown, domain accuracy on held-out WordNet definitions (4 options, chance 25 %%).%n",
+                        + "General PPL on held-out Brown; domain accuracy: 4-option questions (chance 25 %%) about definitions the domain text teaches "
+                        + "(`<domain>-known.jsonl`, disjoint from the validation items used to choose φ); the last column asks about "
+                        + "definitions never shown in training (generalisation, hard for models this small).%n",
                 plan.models().size() > 1 || plan.domains().size() > 1 ? "full" : "--quick", minutes, plan.r(), plan.alpha(), plan.nuRows(),
                 plan.seqLen(), plan.muRows(), plan.muEpochs(), plan.lr(), plan.batchSize()));
         sb.append(o.markdown()).append('\n');

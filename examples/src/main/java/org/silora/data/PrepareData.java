@@ -103,13 +103,14 @@ public final class PrepareData {
             writeLines(out.resolve(d + "-train.jsonl"), text);
             writeLines(out.resolve(d + "-valid.jsonl"), p.valid().stream().map(WordNetDomains.McItem::toJson).toList());
             writeLines(out.resolve(d + "-test.jsonl"), p.test().stream().map(WordNetDomains.McItem::toJson).toList());
+            writeLines(out.resolve(d + "-known.jsonl"), p.known().stream().map(WordNetDomains.McItem::toJson).toList());
             TreeMap<String, int[]> perRoot = new TreeMap<>();
             for (WordNetDomains.Member m : p.members()) {
                 perRoot.computeIfAbsent(m.root(), r -> new int[1])[0]++;
             }
-            report.add(String.format("%s: %d synsets %s, %d train lines, %d valid, %d test",
+            report.add(String.format("%s: %d synsets %s, %d train lines, %d valid, %d test, %d known",
                     d, p.members().size(), perRoot.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()[0]).toList(),
-                    p.trainText().size(), p.valid().size(), p.test().size()));
+                    p.trainText().size(), p.valid().size(), p.test().size(), p.known().size()));
         }
         writeLines(out.resolve("wordnet-splits.tsv"), manifest);
         AtomicFiles.writeString(out.resolve("wordnet-LICENSE.txt"), WORDNET_LICENSE_INTRO
@@ -173,9 +174,9 @@ public final class PrepareData {
     /** The files {@link #run} writes besides {@code SHA256SUMS}, in name order. */
     public static final List<String> OUTPUTS = List.of(
             "brown-LICENSE.txt", "brown-heldout.jsonl", "brown-train.jsonl",
-            "medical-test.jsonl", "medical-train.jsonl", "medical-valid.jsonl",
+            "medical-known.jsonl", "medical-test.jsonl", "medical-train.jsonl", "medical-valid.jsonl",
             "mnist-10k.bin.gz", "mnist-LICENSE.txt",
-            "science-test.jsonl", "science-train.jsonl", "science-valid.jsonl",
+            "science-known.jsonl", "science-test.jsonl", "science-train.jsonl", "science-valid.jsonl",
             "wordnet-LICENSE.txt", "wordnet-splits.tsv");
 
     /** Writes {@code SHA256SUMS}: {@code sha256  name} for each of {@link #OUTPUTS} (other files, e.g. the README, are not listed). */

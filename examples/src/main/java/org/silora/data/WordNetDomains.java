@@ -48,6 +48,8 @@ public final class WordNetDomains {
     public static final int MAX_TEST = 500;
     /** Upper bound on validation items per domain. */
     public static final int MAX_VALID = 150;
+    /** Upper bound on "known facts" test items per domain (train synsets, disjoint from validation). */
+    public static final int MAX_KNOWN = 400;
     /** Fraction of each root's synsets held out from the train text. */
     public static final double HELDOUT_FRACTION = 0.2;
 
@@ -118,7 +120,7 @@ public final class WordNetDomains {
 
     /** What {@link #prepare} produced. */
     public record Prepared(Domain domain, List<String> trainText, List<McItem> valid, List<McItem> test,
-                           List<Member> members) {
+                           List<McItem> known, List<Member> members) {
         /** Offsets of all members. */
         public Set<Long> memberOffsets() {
             Set<Long> s = new HashSet<>();
@@ -143,6 +145,7 @@ public final class WordNetDomains {
     private static final String SPLIT_TRAIN = "train";
     private static final String SPLIT_VALID = "train+valid";
     private static final String SPLIT_TEST = "test";
+    private static final String SPLIT_KNOWN = "train+known";
     private static final String SPLIT_UNUSED = "heldout-unused";
 
     private WordNetDomains() {
@@ -199,12 +202,23 @@ public final class WordNetDomains {
         }
         List<McItem> test = items(wn, heldout, byRoot, rootOf, MAX_TEST, rnd, split, SPLIT_TEST, trainDefs);
         List<McItem> valid = items(wn, train, byRoot, rootOf, MAX_VALID, rnd, split, SPLIT_VALID, Set.of());
+        // questions about facts the domain text teaches (train synsets), disjoint from the validation items
+        List<WordNet.Synset> rest = new ArrayList<>();
+        for (WordNet.Synset s : train) {
+            if (SPLIT_TRAIN.equals(split.get(s.offset()))) rest.add(s);
+        }
+        Set<String> validDefs = new HashSet<>();   // WordNet repeats some definitions: never ask a validation question twice
+        for (WordNet.Synset s : train) {
+            if (SPLIT_VALID.equals(split.get(s.offset()))) validDefs.add(s.definition().toLowerCase(Locale.ROOT));
+        }
+        List<McItem> known = items(wn, rest, byRoot, rootOf, MAX_KNOWN, rnd, split, SPLIT_KNOWN, validDefs);
 
         List<Member> members = new ArrayList<>();
         for (Map.Entry<Long, String> e : split.entrySet()) {
             members.add(new Member(wn.synset(e.getKey()), rootOf.get(e.getKey()), e.getValue()));
         }
-        return new Prepared(domain, List.copyOf(text), List.copyOf(valid), List.copyOf(test), List.copyOf(members));
+        return new Prepared(domain, List.copyOf(text), List.copyOf(valid), List.copyOf(test), List.copyOf(known),
+                List.copyOf(members));
     }
 
     /**

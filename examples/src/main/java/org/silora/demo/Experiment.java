@@ -95,7 +95,7 @@ public final class Experiment {
 
     /** One method's figures on one model and domain. */
     public record MethodResult(String model, String domain, String method, double generalPpl, double domainAcc,
-                               double domainAccNorm, double trainSeconds, Double phi) {
+                               double domainAccNorm, double heldOutAcc, double trainSeconds, Double phi) {
     }
 
     /** Everything the report shows. */
@@ -134,6 +134,7 @@ public final class Experiment {
                     m.put("general_ppl", r.generalPpl());
                     m.put("domain_acc", r.domainAcc());
                     m.put("domain_acc_norm", r.domainAccNorm());
+                    m.put("domain_acc_heldout", r.heldOutAcc());
                     m.put("model", r.model());
                     m.put("domain", r.domain());
                     m.put("train_seconds", r.trainSeconds());
@@ -164,10 +165,11 @@ public final class Experiment {
     static String table(String model, String domain, List<MethodResult> rs, ObjectNode details) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%n**%s, %s domain**%n%n", model, domain));
-        sb.append("| method | general PPL (held-out Brown) ↓ | domain acc (test) ↑ | acc_norm | φ |\n|---|---:|---:|---:|---:|\n");
+        sb.append("| method | general PPL ↓ | domain acc ↑ | acc_norm | held-out definitions acc | φ |\n|---|---:|---:|---:|---:|---:|\n");
         for (MethodResult r : rs) {
-            sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.1f %% | %.1f %% | %s |%n", r.method(), r.generalPpl(),
-                    100 * r.domainAcc(), 100 * r.domainAccNorm(), r.phi() == null ? "" : String.format(Locale.ROOT, "%g", r.phi())));
+            sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.1f %% | %.1f %% | %.1f %% | %s |%n", r.method(), r.generalPpl(),
+                    100 * r.domainAcc(), 100 * r.domainAccNorm(), 100 * r.heldOutAcc(),
+                    r.phi() == null ? "" : String.format(Locale.ROOT, "%g", r.phi())));
         }
         return sb.toString();
     }
@@ -186,6 +188,7 @@ public final class Experiment {
         List<int[]> muRows;
         int[] heldOutIds;
         int[] validIds;
+        List<MultipleChoiceItem> known;
         List<MultipleChoiceItem> test;
         List<MultipleChoiceItem> valid;
         Importance importance;
@@ -210,6 +213,8 @@ public final class Experiment {
             muRows = limit(TextDocuments.windows(domainDocs, tok, plan.seqLen()), plan.muRows());
             heldOutIds = head(Perplexity.tokens(heldOut, tok), plan.pplTokens());
             validIds = head(Perplexity.tokens(generalValid, tok), plan.pplTokens() / 2);
+            known = Loaders.load("sciq", ShippedModels.data(domain + "-known.jsonl", data), false).items();
+            if (plan.testItems() > 0 && known.size() > plan.testItems()) known = known.subList(0, plan.testItems());
             test = Loaders.load("sciq", ShippedModels.data(domain + "-test.jsonl", data), false).items();
             if (plan.testItems() > 0 && test.size() > plan.testItems()) test = test.subList(0, plan.testItems());
             valid = Loaders.load("sciq", ShippedModels.data(domain + "-valid.jsonl", data), false).items();
@@ -219,7 +224,8 @@ public final class Experiment {
             details.put("nu_rows", nuRows.size());
             details.put("mu_rows", muRows.size());
             details.put("heldout_tokens", heldOutIds.length);
-            details.put("test_items", test.size());
+            details.put("known_items", known.size());
+            details.put("heldout_items", test.size());
             details.put("valid_items", valid.size());
         }
 
@@ -231,9 +237,11 @@ public final class Experiment {
             LoraConfig lora = LoraConfig.builder().r(plan.r()).loraAlpha(plan.alpha()).baseModelNameOrPath(modelName).build();
 
             // base
-            CausalLm base = CausalLm.load(model);
-            double[] b = evaluate(base, "base");
-            results.add(new MethodResult(modelName, domain, "base", b[0], b[1], b[2], 0, null));
+            double[] b;
+            try (CausalLm base = CausalLm.load(model)) {
+                b = evaluate(base, "base");
+            }
+            results.add(new MethodResult(modelName, domain, "base", b[0], b[1], b[2], b[3], 0, null));
 
             // phase ν with SI recording
             LoraModel nu = LoraModel.create(model, lora, plan.seed());
@@ -253,6 +261,7 @@ public final class Experiment {
             prov.put("tokens", Long.toString(nuRun.tokens()));
             prov.put("data", "brown-train.jsonl (" + nuRows.size() + " rows x " + (plan.seqLen() + 1) + " tokens)");
             importance = si.consolidate(LayerWeighting.parse(plan.tau()), prov);
+            nu.lm().close();
             Files.createDirectories(dir);
             PeftAdapters.save(lora, nu.modules(), dir.resolve("nu"), Map.of("silora.phase", "nu"));
             importance.save(dir.resolve("nu").resolve("importance.safetensors"), DType.F32);
@@ -277,8 +286,8 @@ public final class Experiment {
             // EWC Fisher over general samples (timed against ν with SI recording over the same samples)
             List<int[]> fisherRows = limit(nuRows, plan.fisherSamples());
             FisherInformation fisher;
-            try (ProgressBar bar = new ProgressBar("fisher", fisherRows.size())) {
-                fisher = FisherEstimator.of(model).compute(fisherRows, plan.batchSize(), (d, t) -> bar.update(d, t, ""));
+            try (ProgressBar bar = new ProgressBar("fisher", fisherRows.size()); FisherEstimator fe = FisherEstimator.of(model)) {
+                fisher = fe.compute(fisherRows, plan.batchSize(), (d, t) -> bar.update(d, t, ""));
             }
             ObjectNode fj = details.putObject("fisher");
             fj.put("samples", fisherRows.size());
@@ -309,6 +318,7 @@ public final class Experiment {
             train(t, muRows, "phi ref: lora_nu_mu");
             double refAcc = score(ref.lm(), valid).acc();
             double refPpl = Perplexity.evaluate(ref.lm(), validIds, plan.seqLen(), plan.seqLen(), plan.batchSize()).ppl();
+            ref.lm().close();
             ObjectNode rj = tuning.addObject();
             rj.put("phi", 0.0);
             rj.put("valid_acc", refAcc);
@@ -323,6 +333,7 @@ public final class Experiment {
                 train(tr, muRows, String.format(Locale.ROOT, "phi %.0e", phi));
                 double acc = score(m.lm(), valid).acc();
                 double ppl = Perplexity.evaluate(m.lm(), validIds, plan.seqLen(), plan.seqLen(), plan.batchSize()).ppl();
+                m.lm().close();
                 ObjectNode j = tuning.addObject();
                 j.put("phi", phi);
                 j.put("valid_acc", acc);
@@ -348,11 +359,12 @@ public final class Experiment {
             if (penalty != null) t.setPenalty(penalty);
             TrainingResult r = train(t, muRows, name);
             double[] e = evaluate(m.lm(), name);
-            results.add(new MethodResult(modelName, domain, name, e[0], e[1], e[2], r.seconds(), phi));
+            results.add(new MethodResult(modelName, domain, name, e[0], e[1], e[2], e[3], r.seconds(), phi));
             double[] loss = r.stepLosses().stream().mapToDouble(Double::doubleValue).toArray();
             double[] pen = r.stepPenalties().stream().mapToDouble(Double::doubleValue).toArray();
             curves.put(name, new double[][]{loss, pen});
             PeftAdapters.save(m.config(), m.modules(), dir.resolve(name), Map.of("silora.phase", "mu", "silora.method", name));
+            m.lm().close();
         }
 
         TrainingResult train(LoraTrainer t, List<int[]> rows, String label) {
@@ -368,11 +380,15 @@ public final class Experiment {
         double[] evaluate(CausalLm lm, String label) {
             double ppl = Perplexity.evaluate(lm, heldOutIds, plan.seqLen(), plan.seqLen(), plan.batchSize()).ppl();
             MultipleChoiceScorer.Result acc;
-            try (ProgressBar bar = new ProgressBar("eval " + label, test.size())) {
-                acc = new MultipleChoiceScorer(lm, tok, MultipleChoiceScorer.Options.defaults()).score(test, (d, t) -> bar.update(d, t, ""));
+            MultipleChoiceScorer.Result held;
+            try (ProgressBar bar = new ProgressBar("eval " + label, known.size() + test.size())) {
+                MultipleChoiceScorer scorer = new MultipleChoiceScorer(lm, tok, MultipleChoiceScorer.Options.defaults());
+                acc = scorer.score(known, (d, t) -> bar.update(d / 4, known.size() + test.size(), ""));
+                held = scorer.score(test, (d, t) -> bar.update(known.size() + d / 4, known.size() + test.size(), ""));
             }
-            log.printf(Locale.ROOT, "%s: general PPL %.2f, domain acc %.1f %% (acc_norm %.1f %%)%n", label, ppl, 100 * acc.acc(), 100 * acc.accNorm());
-            return new double[]{ppl, acc.acc(), acc.accNorm()};
+            log.printf(Locale.ROOT, "%s: general PPL %.2f, domain acc %.1f %% (acc_norm %.1f %%), held-out definitions %.1f %%%n",
+                    label, ppl, 100 * acc.acc(), 100 * acc.accNorm(), 100 * held.acc());
+            return new double[]{ppl, acc.acc(), acc.accNorm(), held.acc()};
         }
 
         void plots(Path out) throws IOException {

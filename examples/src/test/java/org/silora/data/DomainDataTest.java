@@ -29,7 +29,7 @@ class DomainDataTest {
     @ParameterizedTest
     @ValueSource(strings = {"medical", "science"})
     void itemsHaveFourDistinctOptionsInSciqFields(String domain) {
-        for (String split : List.of("valid", "test")) {
+        for (String split : List.of("valid", "test", "known")) {
             for (var n : PreparedData.jsonLines(domain + "-" + split + ".jsonl")) {
                 List<String> keys = new ArrayList<>();
                 n.fieldNames().forEachRemaining(keys::add);
@@ -54,6 +54,7 @@ class DomainDataTest {
         int test = PreparedData.domainItems(domain, "test").size();
         assertTrue(test >= 300 && test <= WordNetDomains.MAX_TEST, domain + " test items: " + test);
         assertEquals(WordNetDomains.MAX_VALID, PreparedData.domainItems(domain, "valid").size());
+        assertEquals(WordNetDomains.MAX_KNOWN, PreparedData.domainItems(domain, "known").size());
         assertEquals(domain.equals("medical") ? 500 : 358, test);
         assertEquals(domain.equals("medical") ? 3341 : 2082, PreparedData.domainText(domain).size());
     }
@@ -71,11 +72,13 @@ class DomainDataTest {
         }
         List<WordNetDomains.McItem> test = PreparedData.domainItems(domain, "test");
         List<WordNetDomains.McItem> valid = PreparedData.domainItems(domain, "valid");
+        List<WordNetDomains.McItem> known = PreparedData.domainItems(domain, "known");
         List<String> text = PreparedData.domainText(domain);
         assertEquals(test.size(), bySplit.get("test").size());
         assertEquals(valid.size(), bySplit.get("train+valid").size());
-        assertEquals(text.size(), bySplit.get("train").size() + bySplit.get("train+valid").size(),
-                "one training line per train synset");
+        assertEquals(known.size(), bySplit.get("train+known").size());
+        assertEquals(text.size(), bySplit.get("train").size() + bySplit.get("train+valid").size()
+                        + bySplit.get("train+known").size(), "one training line per train synset");
         int total = keys.size();
         int heldout = bySplit.get("test").size() + bySplit.get("heldout-unused").size();
         assertEquals(0.2, heldout / (double) total, 0.01);
@@ -90,6 +93,13 @@ class DomainDataTest {
         }
         for (WordNetDomains.McItem it : valid) {
             assertTrue(corpus.contains(": " + definition(it)), "valid definition not in training text: " + it);
+        }
+        // the known-facts quiz asks about taught definitions, never the validation items' synsets
+        Set<String> validAnswers = new HashSet<>();
+        valid.forEach(it -> validAnswers.add(it.question()));
+        for (WordNetDomains.McItem it : known) {
+            assertTrue(corpus.contains(": " + definition(it)), "known definition not in training text: " + it);
+            assertFalse(validAnswers.contains(it.question()), "known item repeats a validation item: " + it);
         }
     }
 
