@@ -35,7 +35,7 @@ import java.util.Set;
  * token the batch loss is {@code Σ_s L_s / B}, so {@code G_s = B·δ_sᵀ·x_s} exactly (padding rows have δ = 0).
  * Cost per sample and module: one {@code [out, T]·[T, in]} matmul and a squared accumulate.
  */
-public final class FisherEstimator {
+public final class FisherEstimator implements AutoCloseable {
 
     /** Progress after each batch. */
     @FunctionalInterface
@@ -83,6 +83,12 @@ public final class FisherEstimator {
     /** An estimator over weights in memory. */
     public static FisherEstimator of(ModelConfig config, Weights weights) {
         return new FisherEstimator(config, weights);
+    }
+
+    /** Frees the graph's cached execution arrays (see {@link CausalLm#close()}). */
+    @Override
+    public void close() {
+        lm.close();
     }
 
     /** The modules covered, in graph order. */

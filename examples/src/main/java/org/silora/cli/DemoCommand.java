@@ -58,10 +58,11 @@ final class DemoCommand implements Callable<Integer> {
             String tag = run.get("model").asText() + "-" + run.get("domain").asText();
             JsonNode nu = run.get("nu");
             sb.append(String.format(Locale.ROOT, "**%s.** Phase ν: Σω = %.4f against a measured loss drop of %.4f on the ν rows. "
-                            + "Layer weights: τ = %s (used %s), entropy %.3f of a possible %.3f. φ chosen on validation: %s (%s).%n%n",
+                            + "Layer weights: τ = %s (used %s), entropy %.3f of a possible %.3f. φ chosen on validation: %s; "
+                            + "EWC λ chosen the same way: %s (%s).%n%n",
                     tag, nu.get("omega_sum").asDouble(), nu.get("loss_drop").asDouble(), nu.get("tau").asText(), nu.get("tau_used").asText(),
-                    nu.get("lambda_entropy").asDouble(), nu.get("lambda_entropy_max").asDouble(), run.get("phi_chosen").asText(),
-                    run.get("phi_rule").asText()));
+                    nu.get("lambda_entropy").asDouble(), nu.get("lambda_entropy_max").asDouble(), run.get("si_lora_chosen").asText(),
+                    run.get("ewc_lora_chosen").asText(), run.get("tuning_rule").asText()));
             Experiment.MethodResult si = find(o, run, "si_lora");
             Experiment.MethodResult nm = find(o, run, "lora_nu_mu");
             if (si != null && nm != null) {

@@ -223,7 +223,8 @@ public final class WordNetDomains {
 
     /**
      * The training line for one synset, e.g. "Appendicitis is a disease: inflammation of the
-     * vermiform appendix." followed by "It is also called ..." and "Kinds of X include ..." when
+     * vermiform appendix. Inflammation of the vermiform appendix is called appendicitis." followed by
+     * "It is also called ..." and "Kinds of X include ..." when
      * the synset has other words or hyponyms.
      */
     public static String sentence(WordNet wn, WordNet.Synset s) {
@@ -241,6 +242,10 @@ public final class WordNetDomains {
             sb.append(": ").append(def);
         }
         endSentence(sb);
+        if (!def.isEmpty()) {
+            // the same fact read the other way: models learn "A is B" without learning "B is A" (the reversal curse)
+            sb.append(' ').append(capitalize(def)).append(" is called ").append(s.lemma()).append('.');
+        }
         List<String> lemmas = s.lemmas();
         if (lemmas.size() > 1) {
             sb.append(" It is also called ").append(joinList(lemmas.subList(1, lemmas.size()))).append('.');

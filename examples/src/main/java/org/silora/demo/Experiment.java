@@ -69,6 +69,7 @@ public final class Experiment {
      * @param r             LoRA rank
      * @param alpha         LoRA alpha
      * @param phiGrid       φ candidates for SI-LoRA, chosen on validation
+     * @param ewcGrid       λ candidates for EWC-LoRA, chosen on validation the same way
      * @param tau           layer-weight temperature ("auto", "1", ...)
      * @param pplTokens     held-out Brown tokens for perplexity
      * @param testItems     test multiple-choice items (0: all)
@@ -77,19 +78,19 @@ public final class Experiment {
      * @param seed          seed of everything
      */
     public record Plan(List<String> models, List<String> domains, int seqLen, int batchSize, int nuRows, int nuEpochs,
-                       int muRows, int muEpochs, double lr, int r, double alpha, double[] phiGrid, String tau,
+                       int muRows, int muEpochs, double lr, int r, double alpha, double[] phiGrid, double[] ewcGrid, String tau,
                        int pplTokens, int testItems, int validItems, int fisherSamples, long seed) {
 
         /** A few minutes on 2 cores: LLaMA on the medical domain. */
         public static Plan quick() {
-            return new Plan(List.of("tiny-llama"), List.of("medical"), 64, 16, 256, 1, 256, 2, 2e-3, 8, 32,
-                    new double[]{1e-3, 1e-1, 1e1}, "auto", 12_000, 200, 100, 256, 42);
+            return new Plan(List.of("tiny-llama"), List.of("medical"), 64, 16, 512, 1, 384, 2, 2e-3, 8, 32,
+                    new double[]{1e-3, 1e-1}, new double[]{0.5, 1e4}, "auto", 12_000, 200, 100, 256, 42);
         }
 
         /** Both architectures and both domains, larger budgets. */
         public static Plan full() {
-            return new Plan(List.of("tiny-llama", "tiny-gptj"), List.of("medical", "science"), 128, 16, 1024, 1, 512, 3,
-                    1e-3, 8, 32, new double[]{1e-3, 1e-2, 1e-1, 1, 1e1, 1e2}, "auto", 60_000, 0, 150, 1024, 42);
+            return new Plan(List.of("tiny-llama", "tiny-gptj"), List.of("medical", "science"), 64, 16, 1024, 1, 768, 3,
+                    2e-3, 8, 32, new double[]{1e-3, 1e-2, 1e-1, 1}, new double[]{0.5, 1e2, 1e4, 1e6}, "auto", 40_000, 0, 150, 1024, 42);
         }
     }
 
@@ -157,6 +158,7 @@ public final class Experiment {
         p.put("lora_alpha", plan.alpha());
         p.put("tau", plan.tau());
         p.put("phi_grid", Arrays.toString(plan.phiGrid()));
+        p.put("ewc_lambda_grid", Arrays.toString(plan.ewcGrid()));
         p.put("seed", plan.seed());
         Files.writeString(out.resolve("results.json"), om.writerWithDefaultPrettyPrinter().writeValueAsString(root));
         return new Outcome(all, root, md.toString());
@@ -295,76 +297,97 @@ public final class Experiment {
             fj.put("bytes_f32", fisher.valueBytes(DType.F32));
             fj.put("omega_bytes_f32", importance.omegaBytes(DType.F32));
 
-            // phase μ: every method, the same budget
-            addTrained("lora_mu", LoraModel.create(model, lora, plan.seed()), muOpts, null, null);
-            addTrained("lora_nu_mu", importance.continueFrom(model), muOpts, null, null);
-            addTrained("rslora", LoraModel.create(model, lora.toBuilder().useRslora(true).build(), plan.seed()), muOpts, null, null);
-            LoraModel ewc = LoraModel.create(model, lora, plan.seed());
-            addTrained("ewc_lora", ewc, muOpts, fisher.penalty(ewc, 0.5), 0.5);
-            double phi = choosePhi(muOpts);
-            LoraModel siModel = importance.continueFrom(model);
-            addTrained("si_lora", siModel, muOpts, QuadraticPenalty.si(siModel, importance, phi), phi);
-            LoraModel noLayer = importance.continueFrom(model);
-            addTrained("si_lora_no_layer", noLayer, muOpts,
-                    QuadraticPenalty.si(noLayer, importance.withWeighting(LayerWeighting.UNIFORM), phi), phi);
+            // phase μ: every method, the same budget; EWC's λ and SI's φ are chosen on validation
+            Candidate loraMu = trainCandidate("lora_mu", LoraModel.create(model, lora, plan.seed()), muOpts, null, null);
+            Candidate loraNuMu = trainCandidate("lora_nu_mu", importance.continueFrom(model), muOpts, null, null);
+            Candidate rslora = trainCandidate("rslora", LoraModel.create(model, lora.toBuilder().useRslora(true).build(), plan.seed()),
+                    muOpts, null, null);
+            List<Candidate> ewcs = new ArrayList<>();
+            for (double l : plan.ewcGrid()) {
+                LoraModel m = LoraModel.create(model, lora, plan.seed());
+                ewcs.add(trainCandidate(String.format(Locale.ROOT, "ewc_lora lambda %.0e", l), m, muOpts, fisher.penalty(m, l), l));
+            }
+            List<Candidate> sis = new ArrayList<>();
+            for (double phi : plan.phiGrid()) {
+                LoraModel m = importance.continueFrom(model);
+                sis.add(trainCandidate(String.format(Locale.ROOT, "si_lora phi %.0e", phi), m, muOpts, QuadraticPenalty.si(m, importance, phi), phi));
+            }
+            Candidate ewc = choose("ewc_lora", ewcs, loraMu);
+            Candidate siBest = choose("si_lora", sis, loraNuMu);
+            LoraModel nl = importance.continueFrom(model);
+            Candidate noLayer = trainCandidate("si_lora_no_layer", nl, muOpts,
+                    QuadraticPenalty.si(nl, importance.withWeighting(LayerWeighting.UNIFORM), siBest.coefficient), siBest.coefficient);
+
+            for (Object[] mc : new Object[][]{{"lora_mu", loraMu}, {"lora_nu_mu", loraNuMu}, {"rslora", rslora},
+                    {"ewc_lora", ewc}, {"si_lora", siBest}, {"si_lora_no_layer", noLayer}}) {
+                String name = (String) mc[0];
+                Candidate c = (Candidate) mc[1];
+                LoraModel m = LoraModel.withFactors(model, c.config, c.factors);
+                double[] e = evaluate(m.lm(), name);
+                results.add(new MethodResult(modelName, domain, name, e[0], e[1], e[2], e[3], c.seconds, c.coefficient));
+                curves.put(name, c.curves);
+                PeftAdapters.save(m.config(), m.modules(), dir.resolve(name), Map.of("silora.phase", "mu", "silora.method", name));
+                m.lm().close();
+            }
             return results;
         }
 
-        /** φ from the grid: lowest general-validation PPL among those whose validation accuracy stays within 2 points of LoRA(ν+μ). */
-        double choosePhi(TrainingOptions muOpts) {
-            ArrayNode tuning = details.putArray("phi_tuning");
-            LoraModel ref = importance.continueFrom(model);
-            LoraTrainer t = new LoraTrainer(ref, muOpts);
-            train(t, muRows, "phi ref: lora_nu_mu");
-            double refAcc = score(ref.lm(), valid).acc();
-            double refPpl = Perplexity.evaluate(ref.lm(), validIds, plan.seqLen(), plan.seqLen(), plan.batchSize()).ppl();
-            ref.lm().close();
-            ObjectNode rj = tuning.addObject();
-            rj.put("phi", 0.0);
-            rj.put("valid_acc", refAcc);
-            rj.put("valid_general_ppl", refPpl);
-            double best = plan.phiGrid()[0];
-            double bestPpl = Double.POSITIVE_INFINITY;
-            boolean anyOk = false;
-            for (double phi : plan.phiGrid()) {
-                LoraModel m = importance.continueFrom(model);
-                LoraTrainer tr = new LoraTrainer(m, muOpts);
-                tr.setPenalty(QuadraticPenalty.si(m, importance, phi));
-                train(tr, muRows, String.format(Locale.ROOT, "phi %.0e", phi));
-                double acc = score(m.lm(), valid).acc();
-                double ppl = Perplexity.evaluate(m.lm(), validIds, plan.seqLen(), plan.seqLen(), plan.batchSize()).ppl();
-                m.lm().close();
-                ObjectNode j = tuning.addObject();
-                j.put("phi", phi);
-                j.put("valid_acc", acc);
-                j.put("valid_general_ppl", ppl);
-                boolean ok = acc >= refAcc - 0.02;
-                j.put("within_2_points", ok);
-                log.printf(Locale.ROOT, "phi %.0e: valid acc %.1f %% (LoRA(nu+mu) %.1f %%), general valid PPL %.2f (%.2f)%n",
-                        phi, 100 * acc, 100 * refAcc, ppl, refPpl);
-                if (ok && ppl < bestPpl) {
-                    best = phi;
-                    bestPpl = ppl;
-                    anyOk = true;
-                }
-            }
-            if (!anyOk) best = plan.phiGrid()[0];
-            details.put("phi_chosen", best);
-            details.put("phi_rule", "lowest general-validation PPL among phi whose domain-validation accuracy is within 2 points of LoRA(nu+mu); paper's 1e-3 if none");
-            return best;
+        /** A trained phase-μ adapter and its validation figures. */
+        private static final class Candidate {
+            LoraConfig config;
+            Map<String, INDArray[]> factors;
+            Double coefficient;
+            double validAcc;
+            double validPpl;
+            double seconds;
+            double[][] curves;
         }
 
-        void addTrained(String name, LoraModel m, TrainingOptions opts, org.nd4j.autodiff.samediff.SDVariable penalty, Double phi) throws IOException {
+        Candidate trainCandidate(String label, LoraModel m, TrainingOptions opts, org.nd4j.autodiff.samediff.SDVariable penalty,
+                                 Double coefficient) {
             LoraTrainer t = new LoraTrainer(m, opts);
             if (penalty != null) t.setPenalty(penalty);
-            TrainingResult r = train(t, muRows, name);
-            double[] e = evaluate(m.lm(), name);
-            results.add(new MethodResult(modelName, domain, name, e[0], e[1], e[2], e[3], r.seconds(), phi));
-            double[] loss = r.stepLosses().stream().mapToDouble(Double::doubleValue).toArray();
-            double[] pen = r.stepPenalties().stream().mapToDouble(Double::doubleValue).toArray();
-            curves.put(name, new double[][]{loss, pen});
-            PeftAdapters.save(m.config(), m.modules(), dir.resolve(name), Map.of("silora.phase", "mu", "silora.method", name));
+            TrainingResult r = train(t, muRows, label);
+            Candidate c = new Candidate();
+            c.config = m.config();
+            c.factors = new LinkedHashMap<>();
+            m.modules().forEach((k, v) -> c.factors.put(k, new INDArray[]{v.a().getArr().dup(), v.b().getArr().dup()}));
+            c.coefficient = coefficient;
+            c.seconds = r.seconds();
+            c.curves = new double[][]{r.stepLosses().stream().mapToDouble(Double::doubleValue).toArray(),
+                    r.stepPenalties().stream().mapToDouble(Double::doubleValue).toArray()};
+            c.validAcc = score(m.lm(), valid).acc();
+            c.validPpl = Perplexity.evaluate(m.lm(), validIds, plan.seqLen(), plan.seqLen(), plan.batchSize()).ppl();
+            log.printf(Locale.ROOT, "%s: validation acc %.1f %%, general validation PPL %.2f%n", label, 100 * c.validAcc, c.validPpl);
             m.lm().close();
+            return c;
+        }
+
+        /**
+         * The coefficient whose run keeps the most general ability (lowest general-validation PPL) among those whose
+         * domain-validation accuracy stays within 2 points of the unregularised reference; the grid's first if none.
+         */
+        Candidate choose(String method, List<Candidate> cands, Candidate reference) {
+            ArrayNode tuning = details.putArray(method + "_tuning");
+            ObjectNode rj = tuning.addObject();
+            rj.put("coefficient", 0.0);
+            rj.put("valid_acc", reference.validAcc);
+            rj.put("valid_general_ppl", reference.validPpl);
+            Candidate best = null;
+            for (Candidate c : cands) {
+                boolean ok = c.validAcc >= reference.validAcc - 0.02;
+                ObjectNode j = tuning.addObject();
+                j.put("coefficient", c.coefficient);
+                j.put("valid_acc", c.validAcc);
+                j.put("valid_general_ppl", c.validPpl);
+                j.put("within_2_points", ok);
+                if (ok && (best == null || c.validPpl < best.validPpl)) best = c;
+            }
+            if (best == null) best = cands.get(0);
+            details.put(method + "_chosen", best.coefficient);
+            details.put("tuning_rule", "lowest general-validation PPL among coefficients whose domain-validation accuracy is within "
+                    + "2 points of the unregularised run (LoRA(nu+mu) for SI, LoRA(mu) for EWC); the grid's first if none");
+            return best;
         }
 
         TrainingResult train(LoraTrainer t, List<int[]> rows, String label) {

@@ -101,8 +101,10 @@ class WordNetDataTest {
         Files.writeString(f, String.join("\n", ORGAN, MUSCLE, BICEPS, DELTOID, LEAF) + "\n");
         WordNet wn = WordNet.load(f);
         assertEquals("Biceps is a muscle: a muscle in the upper arm that flexes the forearm. "
+                + "A muscle in the upper arm that flexes the forearm is called biceps. "
                 + "It is also called biceps brachii.", WordNetDomains.sentence(wn, wn.synset(5297360L)));
-        assertEquals("Muscle is a contractile organ: one of the contractile organs of the body. It is also called "
+        assertEquals("Muscle is a contractile organ: one of the contractile organs of the body. "
+                + "One of the contractile organs of the body is called muscle. It is also called "
                 + "musculus. Kinds of muscle include biceps and deltoid.", WordNetDomains.sentence(wn, wn.synset(5296796L)));
         assertTrue(WordNetDomains.askable(wn.synset(5297360L)));
         assertTrue(WordNetDomains.askable(wn.synset(5299967L)));

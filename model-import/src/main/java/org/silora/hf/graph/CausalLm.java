@@ -30,7 +30,7 @@ import java.util.Set;
  * only real tokens, as Hugging Face's {@code generate} does, so left- and right-padded rows both give the same
  * logits at their real tokens as the unpadded sequence.
  */
-public final class CausalLm {
+public final class CausalLm implements AutoCloseable {
 
     /** Added to the scores of keys a query must not see; exp of it is 0 in float32. */
     static final float MASKED = -1e9f;
@@ -105,6 +105,19 @@ public final class CausalLm {
 
     public ModelConfig config() {
         return graph.config();
+    }
+
+    /**
+     * Frees the off-heap arrays SameDiff caches per execution session (its default cache may grow to a quarter of the
+     * machine's memory per graph, so a program that builds several models must release them). The model stays
+     * usable; the next run starts a fresh session.
+     */
+    @Override
+    public void close() {
+        for (org.nd4j.autodiff.samediff.internal.InferenceSession s : graph.sd().getSessions().values()) {
+            if (s.getMmgr() != null) s.getMmgr().close();
+        }
+        graph.sd().getSessions().clear();
     }
 
     /** Logits {@code [B, T, vocab]} for unpadded rows of equal length. */
