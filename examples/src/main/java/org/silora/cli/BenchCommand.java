@@ -1,17 +1,33 @@
 package org.silora.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.silora.bench.Bench;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Unmatched;
+import picocli.CommandLine.Option;
 
-import java.util.List;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
 
-@Command(name = "bench", description = "the benchmark suite: speed and cost against the machine's own sgemm peak [not built yet: issue 8: bench]")
-final class BenchCommand extends NotBuiltYet {
+/** {@code silora bench [--json]}: the benchmark suite of SPEC §6. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "The benchmark suite: sgemm peak, LoRA training tokens/s and MFU, SI overhead, importance cost against EWC, import speed, peak RSS; prints JSON.")
+final class BenchCommand implements Callable<Integer> {
 
-    @Unmatched
-    List<String> args;
+    @Option(names = "--json", description = "print only the JSON (no table on stderr)")
+    boolean json;
 
-    BenchCommand() {
-        super("bench", "issue 8: bench");
+    @Option(names = "--quick", description = "smaller measurements (no large model, smaller import checkpoint)")
+    boolean quick;
+
+    @Option(names = "--out", defaultValue = "silora-out/bench", paramLabel = "DIR", description = "work folder (default ${DEFAULT-VALUE})")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        ObjectNode r = Bench.run(quick ? Bench.Options.quick() : Bench.Options.standard(), out, System.err);
+        if (!json) System.err.print(Bench.table(r));
+        SiloraMain.json().println(new ObjectMapper().writeValueAsString(r));
+        return 0;
     }
 }

@@ -14,7 +14,7 @@ import java.util.List;
 /**
  * {@code java -jar silora.jar <command> ...}: the commands of SPEC §4. Bad input ends with one line on stderr
  * ({@code silora <command>: error: ...}) and a non-zero exit: 1 for unusable input files or values, 2 for a
- * malformed command line, 3 for a command that is not built yet.
+ * malformed command line.
  */
 @Command(name = "silora", mixinStandardHelpOptions = true, version = "silora 0.1.0",
         description = "SI-LoRA for Deeplearning4j: LoRA fine-tuning of Hugging Face LLaMA/GPT-J checkpoints that keeps general ability.",
@@ -31,9 +31,6 @@ import java.util.List;
                 PretrainCommand.class,
         })
 public final class SiloraMain implements Runnable {
-
-    /** Exit code of a command that exists in the specification but is not built yet. */
-    public static final int NOT_BUILT = 3;
 
     /** Environment marker so the relaunch below happens once. */
     static final String THREADS_SET = "SILORA_THREADS_SET";

@@ -1,0 +1,366 @@
+package org.silora.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.silora.demo.Pretraining;
+import org.silora.demo.ShippedModels;
+import org.silora.ewc.FisherEstimator;
+import org.silora.ewc.FisherInformation;
+import org.silora.hf.config.LlamaConfig;
+import org.silora.hf.config.ModelConfig;
+import org.silora.hf.config.ModelConfigs;
+import org.silora.hf.graph.CausalLm;
+import org.silora.hf.graph.LinearModule;
+import org.silora.hf.graph.Weights;
+import org.silora.hf.safetensors.DType;
+import org.silora.hf.safetensors.SafetensorsCheckpoint;
+import org.silora.hf.safetensors.SafetensorsWriter;
+import org.silora.lora.LoraConfig;
+import org.silora.lora.LoraModel;
+import org.silora.lora.LoraTrainer;
+import org.silora.lora.TokenBatch;
+import org.silora.lora.TrainingOptions;
+import org.silora.si.Importance;
+import org.silora.si.LayerWeighting;
+import org.silora.si.SiMode;
+import org.silora.si.SiRecorder;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Supplier;
+
+/**
+ * The benchmark suite of SPEC §6, measured in one run on one machine, reported as ratios where the machine
+ * matters: {@code gemm_gflops} (ND4J sgemm peak of this run), {@code train_tokens_per_s} and {@code mfu} of LoRA
+ * training, {@code si_overhead}, {@code importance_speedup} (EWC Fisher ÷ ν with SI over the same samples),
+ * {@code importance_storage_ratio}, {@code import_gb_per_s} and {@code peak_rss_mb}. Each timing is a min and a
+ * median over repeats after warm-up.
+ *
+ * <pre>{@code
+ * ObjectNode json = Bench.run(Bench.Options.standard(), Path.of("silora-out/bench"), System.err);
+ * }</pre>
+ */
+public final class Bench {
+
+    /**
+     * @param repeats       timed repeats of each measurement (after warm-up)
+     * @param warmup        untimed warm-up steps (SameDiff's array cache fills during the first steps)
+     * @param batch         rows per training step
+     * @param seqLen        tokens per row
+     * @param samples       general samples for the Fisher vs SI comparison
+     * @param importBytes   approximate size of the checkpoint written for the import measurement
+     * @param largeModel    also measure the synthetic LLaMA (d 512, 8 layers)
+     */
+    public record Options(int repeats, int warmup, int batch, int seqLen, int samples, long importBytes, boolean largeModel) {
+        public static Options standard() {
+            return new Options(5, 5, 8, 128, 64, 300L << 20, true);
+        }
+
+        public static Options quick() {
+            return new Options(3, 3, 8, 64, 32, 64L << 20, false);
+        }
+    }
+
+    /** Min and median of a set of timings in seconds. */
+    record Stat(double min, double median, int n) {
+        static Stat of(List<Double> xs) {
+            double[] a = xs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            return new Stat(a[0], a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2, a.length);
+        }
+
+        ObjectNode json(ObjectMapper om) {
+            ObjectNode o = om.createObjectNode();
+            o.put("min_s", min);
+            o.put("median_s", median);
+            o.put("n", n);
+            return o;
+        }
+    }
+
+    private Bench() {
+    }
+
+    public static ObjectNode run(Options opt, Path work, PrintStream log) throws IOException {
+        ObjectMapper om = new ObjectMapper();
+        ObjectNode root = om.createObjectNode();
+        root.set("machine", machine(om));
+        Files.createDirectories(work);
+
+        // 1. sgemm peak
+        log.println("bench: sgemm peak");
+        ObjectNode gemm = root.putObject("gemm");
+        double peak = 0;
+        for (int n : new int[]{256, 512, 1024, 2048}) {
+            INDArray a = Nd4j.rand(DataType.FLOAT, n, n);
+            INDArray b = Nd4j.rand(DataType.FLOAT, n, n);
+            INDArray c = Nd4j.create(DataType.FLOAT, n, n);
+            int reps = n >= 2048 ? 3 : 8;
+            Stat s = time(2, reps, () -> {
+                Nd4j.gemm(a, b, c, false, false, 1.0, 0.0);
+                return null;
+            });
+            double gf = 2.0 * n * n * n / s.min() / 1e9;
+            gemm.put(Integer.toString(n), gf);
+            peak = Math.max(peak, gf);
+        }
+        root.put("gemm_gflops", peak);
+
+        // 2. LoRA training throughput and MFU
+        Path llamaDir = ShippedModels.extract("tiny-llama", work.resolve("models"));
+        ArrayNode train = root.putArray("train");
+        ObjectNode tiny = trainThroughput(om, "tiny-llama (shipped)", ModelConfigs.load(llamaDir), null, llamaDir, opt, peak, log);
+        train.add(tiny);
+        root.put("train_tokens_per_s", tiny.get("train_tokens_per_s").asDouble());
+        root.put("mfu", tiny.get("mfu").asDouble());
+        if (opt.largeModel()) {
+            LlamaConfig big = new LlamaConfig(4096, 512, 1376, 8, 8, 8, 64, 1e-5, 10000.0, null, 2048, false, false, false);
+            ObjectNode b = trainThroughput(om, "synthetic LLaMA d512 x 8 layers", big, Pretraining.initialWeights(big, 1), null, opt, peak, log);
+            train.add(b);
+            root.put("mfu_large", b.get("mfu").asDouble());
+        }
+
+        // 3. SI overhead (interleaved with and without recording, same model and batches)
+        log.println("bench: SI overhead");
+        ObjectNode si = root.putObject("si_overhead");
+        for (SiMode mode : SiMode.values()) {
+            double[] r = siOverhead(llamaDir, mode, opt);
+            si.put(mode.name().toLowerCase(Locale.ROOT), r[1] / r[0]);
+            si.put(mode.name().toLowerCase(Locale.ROOT) + "_step_s", r[1]);
+            si.put("without_step_s", r[0]);
+        }
+
+        // 4. importance: EWC Fisher vs ν with SI over the same N samples, and storage
+        log.println("bench: importance cost");
+        ObjectNode imp = root.putObject("importance");
+        List<int[]> rows = syntheticRows(ModelConfigs.load(llamaDir).vocabSize(), opt.samples(), opt.seqLen(), 3);
+        double fisherSeconds;
+        FisherInformation fisher;
+        try (FisherEstimator fe = FisherEstimator.of(llamaDir)) {
+            fe.compute(rows.subList(0, Math.min(8, rows.size())), opt.batch(), (d, t) -> { });   // warm-up
+            long t0 = System.nanoTime();
+            fisher = fe.compute(rows, opt.batch(), (d, t) -> { });
+            fisherSeconds = (System.nanoTime() - t0) / 1e9;
+        }
+        LoraModel nuModel = LoraModel.create(llamaDir, LoraConfig.builder().build(), 1);
+        LoraTrainer nu = new LoraTrainer(nuModel, TrainingOptions.builder().batchSize(opt.batch()).epochs(1).build());
+        SiRecorder rec = SiRecorder.builder(nuModel).build();
+        nu.addListener(rec);
+        nu.step(List.of(new TokenBatch(rows.subList(0, opt.batch()))));   // warm-up
+        long t0 = System.nanoTime();
+        nu.train(rows, LoraTrainer.Progress.NONE);
+        Importance omega = rec.consolidate(LayerWeighting.AUTO, Map.of());
+        double siSeconds = (System.nanoTime() - t0) / 1e9;
+        nuModel.lm().close();
+        imp.put("samples", rows.size());
+        imp.put("fisher_seconds", fisherSeconds);
+        imp.put("si_nu_seconds", siSeconds);
+        root.put("importance_speedup", fisherSeconds / siSeconds);
+        long fisherBytes = fisher.valueBytes(DType.F32);
+        imp.put("fisher_bytes", fisherBytes);
+        imp.put("omega_bytes_f32", omega.omegaBytes(DType.F32));
+        imp.put("omega_bytes_f16", omega.omegaBytes(DType.F16));
+        ObjectNode storage = root.putObject("importance_storage_ratio");
+        storage.put("f32", (double) omega.omegaBytes(DType.F32) / fisherBytes);
+        storage.put("f16", (double) omega.omegaBytes(DType.F16) / fisherBytes);
+
+        // 5. import speed on a checkpoint written here
+        log.println("bench: import speed");
+        root.set("import", importSpeed(om, work.resolve("import-checkpoint"), opt, log));
+        root.put("import_gb_per_s", root.get("import").get("read_gb_per_s").asDouble());
+
+        root.put("peak_rss_mb", peakRssMb());
+        return root;
+    }
+
+    private static ObjectNode trainThroughput(ObjectMapper om, String name, ModelConfig cfg, Map<String, INDArray> weights,
+                                              Path dir, Options opt, double peak, PrintStream log) {
+        log.println("bench: LoRA training, " + name);
+        LoraConfig lc = LoraConfig.builder().build();
+        LoraModel m = dir != null ? LoraModel.create(dir, lc, 1) : LoraModel.create(cfg, Weights.of(weights), lc, 1);
+        LoraTrainer t = new LoraTrainer(m, TrainingOptions.builder().batchSize(opt.batch()).build());
+        List<int[]> rows = syntheticRows(cfg.vocabSize(), opt.batch(), opt.seqLen() + 1, 7);
+        TokenBatch batch = new TokenBatch(rows);
+        Stat s = time(opt.warmup(), opt.repeats(), () -> t.step(List.of(batch)));
+        long tokens = batch.predictedTokens();
+        double flops = loraStepFlops(m, opt.batch(), opt.seqLen());
+        ObjectNode o = om.createObjectNode();
+        o.put("model", name);
+        o.put("parameters", m.lm().config().vocabSize() * (long) cfg.hiddenSize() + m.lm().graph().linears().values().stream()
+                .filter(l -> !l.name().equals("lm_head")).mapToLong(l -> (long) l.in() * l.out()).sum());
+        o.put("tokens_per_step", tokens);
+        o.set("step", s.json(om));
+        o.put("train_tokens_per_s", tokens / s.median());
+        o.put("model_gflop_per_step", flops / 1e9);
+        o.put("mfu", flops / s.median() / (peak * 1e9));
+        m.lm().close();
+        return o;
+    }
+
+    /**
+     * Model FLOPs of one LoRA step: the forward pass (2·tokens·in·out per linear module, the LoRA path, attention's
+     * two T×T products) plus the backward that training the factors needs (activation gradients through every
+     * matmul, the factors' own gradients; no gradients of frozen weights).
+     */
+    static double loraStepFlops(LoraModel m, int batch, int seq) {
+        double n = (double) batch * seq;
+        double fwd = 0;
+        for (LinearModule l : m.lm().graph().linears().values()) fwd += 2 * n * l.in() * l.out();
+        int r = m.config().r();
+        double lora = 0;
+        for (var mod : m.modules().values()) lora += 2 * n * r * (mod.base().in() + mod.base().out());
+        ModelConfig c = m.lm().config();
+        double attn = 2.0 * 2 * batch * c.numHeads() * (double) seq * seq * c.headDim() * c.numLayers();
+        // backward: activation gradients = one more matmul per forward matmul; attention needs both operands' gradients;
+        // LoRA factors: activation and weight gradients
+        return (fwd + attn + lora) + (fwd + 2 * attn + 2 * lora);
+    }
+
+    private static double[] siOverhead(Path dir, SiMode mode, Options opt) {
+        LoraModel plain = LoraModel.create(dir, LoraConfig.builder().build(), 1);
+        LoraModel rec = LoraModel.create(dir, LoraConfig.builder().build(), 1);
+        LoraTrainer a = new LoraTrainer(plain, TrainingOptions.builder().batchSize(opt.batch()).build());
+        LoraTrainer b = new LoraTrainer(rec, TrainingOptions.builder().batchSize(opt.batch()).build());
+        b.addListener(SiRecorder.builder(rec).mode(mode).build());
+        TokenBatch batch = new TokenBatch(syntheticRows(ModelConfigs.load(dir).vocabSize(), opt.batch(), opt.seqLen() + 1, 5));
+        for (int i = 0; i < opt.warmup(); i++) {
+            a.step(List.of(batch));
+            b.step(List.of(batch));
+        }
+        List<Double> ta = new ArrayList<>();
+        List<Double> tb = new ArrayList<>();
+        for (int i = 0; i < opt.repeats() * 2; i++) {
+            long t0 = System.nanoTime();
+            a.step(List.of(batch));
+            long t1 = System.nanoTime();
+            b.step(List.of(batch));
+            long t2 = System.nanoTime();
+            ta.add((t1 - t0) / 1e9);
+            tb.add((t2 - t1) / 1e9);
+        }
+        plain.lm().close();
+        rec.lm().close();
+        return new double[]{Stat.of(ta).median(), Stat.of(tb).median()};
+    }
+
+    private static ObjectNode importSpeed(ObjectMapper om, Path dir, Options opt, PrintStream log) throws IOException {
+        // a LLaMA-shaped checkpoint of about opt.importBytes in BF16
+        int hidden = 1024;
+        int layers = Math.max(1, (int) (opt.importBytes() / 2 / (12L * hidden * hidden)));
+        LlamaConfig cfg = new LlamaConfig(8192, hidden, 2752, layers, 16, 8, 64, 1e-5, 10000.0, null, 2048, false, false, false);
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("config.json"), ModelConfigs.toJson(cfg));
+        Map<String, INDArray> w = Pretraining.initialWeights(cfg, 3);
+        SafetensorsWriter.write(dir.resolve("model.safetensors"), Map.of("format", "pt"), w, DType.BF16);
+        w.clear();
+        long bytes = Files.size(dir.resolve("model.safetensors"));
+        List<Double> read = new ArrayList<>();
+        List<Double> full = new ArrayList<>();
+        for (int i = 0; i < opt.repeats(); i++) {
+            long t0 = System.nanoTime();
+            try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(dir)) {
+                for (String n : ck.names()) ck.readFloat(n);
+            }
+            read.add((System.nanoTime() - t0) / 1e9);
+            long t1 = System.nanoTime();
+            try (CausalLm lm = CausalLm.load(dir)) {
+                full.add((System.nanoTime() - t1) / 1e9);
+            }
+            System.gc();
+        }
+        Stat r = Stat.of(read);
+        Stat f = Stat.of(full);
+        ObjectNode o = om.createObjectNode();
+        o.put("file_bytes", bytes);
+        o.put("dtype", "BF16");
+        o.set("read_all_tensors", r.json(om));
+        o.set("graph_import", f.json(om));
+        o.put("read_gb_per_s", bytes / r.median() / 1e9);
+        o.put("graph_import_gb_per_s", bytes / f.median() / 1e9);
+        Files.deleteIfExists(dir.resolve("model.safetensors"));
+        return o;
+    }
+
+    static List<int[]> syntheticRows(int vocab, int n, int len, long seed) {
+        Random rnd = new Random(seed);
+        List<int[]> rows = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int[] r = new int[len];
+            for (int j = 0; j < len; j++) r[j] = rnd.nextInt(vocab);
+            rows.add(r);
+        }
+        return rows;
+    }
+
+    static Stat time(int warmup, int repeats, Supplier<?> work) {
+        for (int i = 0; i < warmup; i++) work.get();
+        List<Double> ts = new ArrayList<>();
+        for (int i = 0; i < repeats; i++) {
+            long t0 = System.nanoTime();
+            work.get();
+            ts.add((System.nanoTime() - t0) / 1e9);
+        }
+        return Stat.of(ts);
+    }
+
+    static long peakRssMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("\\D+", "")) / 1024;
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    static ObjectNode machine(ObjectMapper om) {
+        ObjectNode m = om.createObjectNode();
+        m.put("cpus", Runtime.getRuntime().availableProcessors());
+        m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+        m.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        try {
+            Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name")).findFirst()
+                    .ifPresent(l -> m.put("cpu", l.substring(l.indexOf(':') + 1).trim()));
+            Files.readAllLines(Path.of("/proc/meminfo")).stream().filter(l -> l.startsWith("MemTotal")).findFirst()
+                    .ifPresent(l -> m.put("memory_mb", Long.parseLong(l.replaceAll("\\D+", "")) / 1024));
+        } catch (IOException | RuntimeException ignored) {
+            // not Linux: leave them out
+        }
+        m.put("nd4j_backend", Nd4j.getBackend().getClass().getSimpleName());
+        ObjectNode t = m.putObject("threads");
+        t.put("OMP_WAIT_POLICY", String.valueOf(System.getenv("OMP_WAIT_POLICY")));
+        t.put("OMP_NUM_THREADS", String.valueOf(System.getenv("OMP_NUM_THREADS")));
+        t.put("blas_max_threads", Nd4j.factory().blas().getMaxThreads());
+        t.put("nd4j_max_threads", Nd4j.getEnvironment().maxThreads());
+        return m;
+    }
+
+    /** The figures against this milestone's targets, as a Markdown table. */
+    public static String table(ObjectNode r) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("| figure | value | target |\n|---|---:|---:|\n");
+        sb.append(String.format(Locale.ROOT, "| gemm_gflops | %.1f | |%n", r.get("gemm_gflops").asDouble()));
+        sb.append(String.format(Locale.ROOT, "| train_tokens_per_s (tiny-llama) | %.0f | |%n", r.get("train_tokens_per_s").asDouble()));
+        sb.append(String.format(Locale.ROOT, "| mfu (tiny-llama) | %.3f | ≥ 0.30 |%n", r.get("mfu").asDouble()));
+        if (r.has("mfu_large")) sb.append(String.format(Locale.ROOT, "| mfu (d512 × 8) | %.3f | ≥ 0.30 |%n", r.get("mfu_large").asDouble()));
+        sb.append(String.format(Locale.ROOT, "| si_overhead paper / exact | %.3f / %.3f | ≤ 1.10 |%n",
+                r.get("si_overhead").get("paper").asDouble(), r.get("si_overhead").get("exact").asDouble()));
+        sb.append(String.format(Locale.ROOT, "| importance_speedup | %.2f | ≥ 20 |%n", r.get("importance_speedup").asDouble()));
+        sb.append(String.format(Locale.ROOT, "| importance_storage_ratio f32 / f16 | %.3f / %.3f | ≤ 0.15 |%n",
+                r.get("importance_storage_ratio").get("f32").asDouble(), r.get("importance_storage_ratio").get("f16").asDouble()));
+        sb.append(String.format(Locale.ROOT, "| import_gb_per_s | %.2f | ≥ 0.5 |%n", r.get("import_gb_per_s").asDouble()));
+        sb.append(String.format(Locale.ROOT, "| peak_rss_mb | %d | |%n", r.get("peak_rss_mb").asLong()));
+        return sb.toString();
+    }
+}
