@@ -107,10 +107,37 @@ public final class SiloraMain implements Runnable {
                 && System.getenv("SILORA_NO_RELAUNCH") == null;
     }
 
+    /**
+     * ND4J's off-heap arrays are freed when the Java GC collects their owners, and JavaCPP only forces a GC when its
+     * own limit (by default the heap size, and twice that for physical memory) is reached: with a large heap, a
+     * training loop's garbage grew to 15 GB before that happened and the kernel killed the process. Unless the
+     * user set them, the relaunch bounds them to a quarter (arrays) and 60 % (process) of the machine's memory.
+     */
+    static List<String> offHeapLimits(List<String> jvmArgs) {
+        List<String> out = new ArrayList<>();
+        long total = physicalMemory();
+        if (total <= 0) return out;
+        if (jvmArgs.stream().noneMatch(a -> a.startsWith("-Dorg.bytedeco.javacpp.maxbytes="))) {
+            out.add("-Dorg.bytedeco.javacpp.maxbytes=" + Math.max(2L << 30, total / 4));
+        }
+        if (jvmArgs.stream().noneMatch(a -> a.startsWith("-Dorg.bytedeco.javacpp.maxphysicalbytes="))) {
+            out.add("-Dorg.bytedeco.javacpp.maxphysicalbytes=" + Math.max(4L << 30, total * 6 / 10));
+        }
+        return out;
+    }
+
+    private static long physicalMemory() {
+        java.lang.management.OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
+        if (os instanceof com.sun.management.OperatingSystemMXBean sun) return sun.getTotalMemorySize();
+        return -1;
+    }
+
     private static int relaunchWithTunedThreads(String[] args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
-        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        List<String> jvm = ManagementFactory.getRuntimeMXBean().getInputArguments();
+        cmd.addAll(jvm);
+        cmd.addAll(offHeapLimits(jvm));
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(SiloraMain.class.getName());
