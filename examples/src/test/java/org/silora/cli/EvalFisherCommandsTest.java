@@ -3,8 +3,6 @@ package org.silora.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.luben.zstd.ZstdOutputStream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.silora.ewc.FisherInformation;
@@ -15,9 +13,7 @@ import org.silora.hf.testing.TinyModels;
 import org.silora.hf.tokenizer.BpeTrainer;
 import org.silora.hf.tokenizer.HfTokenizer;
 
-import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,42 +24,19 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** silora eval, fisher and train-domain --method ewc on a tiny model. */
-class EvalFisherCommandsTest {
+class EvalFisherCommandsTest extends CapturedCli {
 
     @TempDir
     Path tmp;
 
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private PrintStream oldOut;
-    private PrintStream oldErr;
-
-    @BeforeEach
-    void capture() {
-        oldOut = System.out;
-        oldErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    @AfterEach
-    void restore() {
-        System.setOut(oldOut);
-        System.setErr(oldErr);
-    }
-
     private JsonNode run(String... args) throws Exception {
-        out.reset();
-        err.reset();
-        int rc = SiloraMain.execute(args);
+        int rc = execute(args);
         assertEquals(0, rc, String.join(" ", args) + "\n" + err);
         return new ObjectMapper().readTree(out.toString(StandardCharsets.UTF_8));
     }
 
     private String fail(String... args) {
-        out.reset();
-        err.reset();
-        int rc = SiloraMain.execute(args);
+        int rc = execute(args);
         assertNotEquals(0, rc, String.join(" ", args));
         assertEquals("", out.toString(StandardCharsets.UTF_8));
         String e = err.toString(StandardCharsets.UTF_8).strip();

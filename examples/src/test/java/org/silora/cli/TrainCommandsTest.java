@@ -2,8 +2,6 @@ package org.silora.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.silora.hf.config.LlamaConfig;
@@ -14,8 +12,6 @@ import org.silora.hf.tokenizer.BpeTrainer;
 import org.silora.hf.tokenizer.HfTokenizer;
 import org.silora.si.Importance;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,34 +21,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Phase ν then every phase-μ method from the command line, on real text and a tiny model. */
-class TrainCommandsTest {
+class TrainCommandsTest extends CapturedCli {
 
     @TempDir
     Path tmp;
 
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private PrintStream oldOut;
-    private PrintStream oldErr;
-
-    @BeforeEach
-    void capture() {
-        oldOut = System.out;
-        oldErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    @AfterEach
-    void restore() {
-        System.setOut(oldOut);
-        System.setErr(oldErr);
-    }
-
     private JsonNode run(String... args) throws Exception {
-        out.reset();
-        err.reset();
-        int rc = SiloraMain.execute(args);
+        int rc = execute(args);
         assertEquals(0, rc, String.join(" ", args) + "\n" + err);
         return new ObjectMapper().readTree(out.toString(StandardCharsets.UTF_8));
     }
