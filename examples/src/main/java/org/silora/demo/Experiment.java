@@ -75,22 +75,24 @@ public final class Experiment {
      * @param testItems     test multiple-choice items (0: all)
      * @param validItems    validation items for choosing φ
      * @param fisherSamples general samples for the EWC Fisher
+     * @param muFocus       train phase μ on the domain lines that state the quizzed facts only (a small budget covers them
+     *                      several times) instead of the whole domain text
      * @param seed          seed of everything
      */
     public record Plan(List<String> models, List<String> domains, int seqLen, int batchSize, int nuRows, int nuEpochs,
                        int muRows, int muEpochs, double lr, int r, double alpha, double[] phiGrid, double[] ewcGrid, String tau,
-                       int pplTokens, int testItems, int validItems, int fisherSamples, long seed) {
+                       int pplTokens, int testItems, int validItems, int fisherSamples, boolean muFocus, long seed) {
 
         /** A few minutes on 2 cores: LLaMA on the medical domain. */
         public static Plan quick() {
-            return new Plan(List.of("tiny-llama"), List.of("medical"), 64, 16, 512, 1, 384, 2, 2e-3, 8, 32,
-                    new double[]{1e-3, 1e-1}, new double[]{0.5, 1e4}, "auto", 12_000, 200, 100, 256, 42);
+            return new Plan(List.of("tiny-llama"), List.of("medical"), 64, 16, 512, 1, 384, 6, 3e-3, 8, 32,
+                    new double[]{1e-3, 1e-1}, new double[]{0.5, 1e4}, "auto", 12_000, 200, 100, 256, true, 42);
         }
 
         /** Both architectures and both domains, larger budgets. */
         public static Plan full() {
             return new Plan(List.of("tiny-llama", "tiny-gptj"), List.of("medical", "science"), 64, 16, 1024, 1, 768, 3,
-                    2e-3, 8, 32, new double[]{1e-3, 1e-2, 1e-1, 1}, new double[]{0.5, 1e2, 1e4, 1e6}, "auto", 40_000, 0, 150, 1024, 42);
+                    2e-3, 8, 32, new double[]{1e-3, 1e-2, 1e-1, 1}, new double[]{0.5, 1e2, 1e4, 1e6}, "auto", 40_000, 0, 150, 1024, false, 42);
         }
     }
 
@@ -212,19 +214,29 @@ public final class Experiment {
             fingerprint = ModelFingerprint.of(model);
             nuRows = limit(TextDocuments.windows(nuDocs, tok, plan.seqLen()), plan.nuRows());
             List<String> domainDocs = TextDocuments.read(ShippedModels.data(domain + "-train.jsonl", data));
+            known = Loaders.load("sciq", ShippedModels.data(domain + "-known.jsonl", data), false).items();
+            if (plan.testItems() > 0 && known.size() > plan.testItems()) known = known.subList(0, plan.testItems());
+            valid = Loaders.load("sciq", ShippedModels.data(domain + "-valid.jsonl", data), false).items();
+            if (valid.size() > plan.validItems()) valid = valid.subList(0, plan.validItems());
+            if (plan.muFocus()) {
+                // the domain lines that state the facts asked about (known and validation items), so that a small
+                // budget covers them several times; the rest of the domain text is left out
+                java.util.Set<String> defs = new java.util.HashSet<>();
+                for (List<MultipleChoiceItem> items : List.of(known, valid)) {
+                    for (MultipleChoiceItem it : items) defs.add(definitionOf(it.context()));
+                }
+                domainDocs = domainDocs.stream().filter(d -> defs.stream().anyMatch(def -> d.contains(": " + def))).toList();
+            }
             muRows = limit(TextDocuments.windows(domainDocs, tok, plan.seqLen()), plan.muRows());
             heldOutIds = head(Perplexity.tokens(heldOut, tok), plan.pplTokens());
             validIds = head(Perplexity.tokens(generalValid, tok), plan.pplTokens() / 2);
-            known = Loaders.load("sciq", ShippedModels.data(domain + "-known.jsonl", data), false).items();
-            if (plan.testItems() > 0 && known.size() > plan.testItems()) known = known.subList(0, plan.testItems());
             test = Loaders.load("sciq", ShippedModels.data(domain + "-test.jsonl", data), false).items();
             if (plan.testItems() > 0 && test.size() > plan.testItems()) test = test.subList(0, plan.testItems());
-            valid = Loaders.load("sciq", ShippedModels.data(domain + "-valid.jsonl", data), false).items();
-            if (valid.size() > plan.validItems()) valid = valid.subList(0, plan.validItems());
             details.put("model", modelName);
             details.put("domain", domain);
             details.put("nu_rows", nuRows.size());
             details.put("mu_rows", muRows.size());
+            details.put("mu_focus", plan.muFocus());
             details.put("heldout_tokens", heldOutIds.length);
             details.put("known_items", known.size());
             details.put("heldout_items", test.size());
@@ -457,6 +469,14 @@ public final class Experiment {
         private static int layerOf(String module) {
             java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\.(\\d+)\\.").matcher(module);
             return m.find() ? Integer.parseInt(m.group(1)) : -1;
+        }
+
+        /** The definition inside a known-quiz prompt ("...Which term matches this definition: D?\nAnswer:"). */
+        private static String definitionOf(String context) {
+            String key = "Which term matches this definition: ";
+            int i = context.indexOf(key);
+            int j = context.lastIndexOf("?");
+            return i >= 0 && j > i ? context.substring(i + key.length(), j) : context;
         }
 
         private static List<int[]> limit(List<int[]> rows, int n) {

@@ -22,7 +22,7 @@ class ExperimentTest {
     @Test
     void microRunProducesEveryMethodResultsAndPlots(@TempDir Path out) throws Exception {
         Experiment.Plan micro = new Experiment.Plan(List.of("tiny-llama"), List.of("medical"), 32, 8, 32, 1, 32, 1, 2e-3, 4, 16,
-                new double[]{1e-3}, new double[]{0.5}, "auto", 1500, 16, 16, 16, 7);
+                new double[]{1e-3}, new double[]{0.5}, "auto", 1500, 16, 16, 16, true, 7);
         Experiment.Outcome o = Experiment.run(micro, out, new PrintStream(new ByteArrayOutputStream()));
         Set<String> methods = new HashSet<>();
         for (Experiment.MethodResult r : o.results()) {
