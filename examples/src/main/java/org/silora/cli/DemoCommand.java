@@ -46,18 +46,20 @@ final class DemoCommand implements Callable<Integer> {
         StringBuilder sb = new StringBuilder();
         sb.append("# SI-LoRA demo report\n\n");
         sb.append(String.format(Locale.ROOT, "Run: %s, %.1f minutes. Phase ν: LoRA (r %d, α %.0f, q_proj/v_proj) on %d Brown rows of %d tokens "
-                        + "with SI recording (PAPER mode); phase μ: every method with the same budget (%d domain rows, %d epochs, lr %g, batch %d). "
+                        + "with SI recording (PAPER mode); phase μ: every method with the same budget (%d domain rows, %d epochs, lr %s, batch %d). "
                         + "General PPL on held-out Brown; domain accuracy: 4-option questions (chance 25 %%) about definitions the domain text teaches "
                         + "(`<domain>-known.jsonl`, disjoint from the validation items used to choose φ); the last column asks about "
                         + "definitions never shown in training (generalisation, hard for models this small).%n",
                 plan.models().size() > 1 || plan.domains().size() > 1 ? "full" : "--quick", minutes, plan.r(), plan.alpha(), plan.nuRows(),
-                plan.seqLen(), plan.muRows(), plan.muEpochs(), plan.lr(), plan.batchSize()));
+                plan.seqLen(), plan.muRows(), plan.muEpochs(), Double.toString(plan.lr()), plan.batchSize()));
         sb.append(o.markdown()).append('\n');
         sb.append("## What the run shows\n\n");
         for (JsonNode run : o.json().get("runs")) {
             String tag = run.get("model").asText() + "-" + run.get("domain").asText();
             JsonNode nu = run.get("nu");
-            sb.append(String.format(Locale.ROOT, "**%s.** Phase ν: Σω = %.4f against a measured loss drop of %.4f on the ν rows. "
+            sb.append(String.format(Locale.ROOT, "**%s.** Phase ν: Σω = %.4f against a measured loss drop of %.4f on the ν rows "
+                            + "(PAPER mode: g̃ of Eq. 13 is the LoRA-subspace gradient and carries the scaling s, so Σω is an importance "
+                            + "score, not the loss drop; EXACT mode matches the drop, see the tests). "
                             + "Layer weights: τ = %s (used %s), entropy %.3f of a possible %.3f. φ chosen on validation: %s; "
                             + "EWC λ chosen the same way: %s (%s).%n%n",
                     tag, nu.get("omega_sum").asDouble(), nu.get("loss_drop").asDouble(), nu.get("tau").asText(), nu.get("tau_used").asText(),
