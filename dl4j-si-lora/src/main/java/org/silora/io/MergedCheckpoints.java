@@ -1,5 +1,6 @@
 package org.silora.io;
 
+import org.silora.hf.AtomicFiles;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.silora.hf.ModelFormatException;
 import org.silora.hf.config.ModelConfig;
@@ -15,7 +16,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -79,15 +79,7 @@ public final class MergedCheckpoints {
             }
             for (String f : COPIED) {
                 Path src = baseDir.resolve(f);
-                if (Files.isRegularFile(src)) {
-                    Path tmp = Files.createTempFile(outDir, "." + f, ".tmp");
-                    try {
-                        Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
-                        Files.move(tmp, outDir.resolve(f), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                    } finally {
-                        Files.deleteIfExists(tmp);
-                    }
-                }
+                if (Files.isRegularFile(src)) AtomicFiles.write(outDir.resolve(f), os -> Files.copy(src, os));
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write merged checkpoint to " + outDir + ": " + e.getMessage(), e);

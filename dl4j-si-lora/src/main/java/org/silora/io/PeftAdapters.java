@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.silora.hf.AtomicFiles;
 import org.silora.hf.ModelFormatException;
 import org.silora.hf.safetensors.DType;
 import org.silora.hf.safetensors.SafetensorsFile;
@@ -22,7 +23,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -77,7 +77,7 @@ public final class PeftAdapters {
                 entries.add(new SafetensorsWriter.Entry(PREFIX + m.name() + ".lora_B.weight", DType.F32, b.shape(), () -> b));
             }
             SafetensorsWriter.write(dir.resolve(WEIGHTS), meta, entries);
-            writeAtomically(dir.resolve(CONFIG), configJson(config, modules));
+            AtomicFiles.writeString(dir.resolve(CONFIG), configJson(config, modules));
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("cannot write adapter to " + dir + ": " + e.getMessage(), e);
         }
@@ -266,13 +266,4 @@ public final class PeftAdapters {
         }
     }
 
-    static void writeAtomically(Path target, String text) throws IOException {
-        Path tmp = Files.createTempFile(target.toAbsolutePath().getParent(), "." + target.getFileName(), ".tmp");
-        try {
-            Files.writeString(tmp, text);
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-    }
 }

@@ -1,11 +1,11 @@
 package org.silora.cli;
 
+import org.silora.hf.AtomicFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.silora.demo.Experiment;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,9 +33,7 @@ final class DemoCommand implements Callable<Integer> {
         Experiment.Outcome o = Experiment.run(plan, out, System.err);
         double minutes = (System.nanoTime() - t0) / 6e10;
         String report = report(plan, o, minutes);
-        Path tmp = Files.createTempFile(out.toAbsolutePath(), ".report", ".tmp");
-        Files.writeString(tmp, report);
-        Files.move(tmp, out.resolve("report.md"), java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        AtomicFiles.writeString(out.resolve("report.md"), report);
         SiloraMain.json().print(o.markdown());
         SiloraMain.json().println();
         System.err.printf(Locale.ROOT, "demo done in %.1f min: %s, %s and plots%n", minutes, out.resolve("report.md"), out.resolve("results.json"));

@@ -1,5 +1,6 @@
 package org.silora.data;
 
+import org.silora.hf.AtomicFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;

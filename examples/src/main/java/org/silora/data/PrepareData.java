@@ -1,5 +1,6 @@
 package org.silora.data;
 
+import org.silora.hf.AtomicFiles;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;

@@ -1,5 +1,6 @@
 package org.silora.demo;
 
+import org.silora.hf.AtomicFiles;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -151,13 +152,10 @@ public final class Pretraining {
         meta.put("format", "pt");
         meta.putAll(metadata);
         SafetensorsWriter.write(dir.resolve("model.safetensors"), meta, tensors, dtype);
-        Path tmp = Files.createTempFile(dir, ".config", ".tmp");
         com.fasterxml.jackson.databind.ObjectMapper om = new com.fasterxml.jackson.databind.ObjectMapper();
         com.fasterxml.jackson.databind.node.ObjectNode o = (com.fasterxml.jackson.databind.node.ObjectNode) om.readTree(ModelConfigs.toJson(cfg));
         o.put("torch_dtype", dtype == DType.BF16 ? "bfloat16" : dtype == DType.F16 ? "float16" : "float32");
         extraConfig.forEach(o::put);
-        Files.writeString(tmp, om.writerWithDefaultPrettyPrinter().writeValueAsString(o));
-        Files.move(tmp, dir.resolve("config.json"), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        AtomicFiles.writeString(dir.resolve("config.json"), om.writerWithDefaultPrettyPrinter().writeValueAsString(o));
     }
 }

@@ -1,10 +1,10 @@
 package org.silora.demo;
 
+import org.silora.hf.AtomicFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 
 /**
@@ -51,13 +51,7 @@ public final class ShippedModels {
             }
             byte[] bytes = in.readAllBytes();
             if (Files.exists(target) && Files.size(target) == bytes.length) return;
-            Path tmp = Files.createTempFile(target.toAbsolutePath().getParent(), "." + target.getFileName(), ".tmp");
-            try {
-                Files.write(tmp, bytes);
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            AtomicFiles.write(target, os -> os.write(bytes));
         }
     }
 }

@@ -115,6 +115,7 @@ public final class SafetensorsWriter {
                 }
                 ch.force(true);
             }
+            org.silora.hf.AtomicFiles.makeReadable(tmp);
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             done = true;
             syncDirectory(dir);

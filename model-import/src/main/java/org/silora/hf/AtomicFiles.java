@@ -1,4 +1,4 @@
-package org.silora.data;
+package org.silora.hf;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -42,11 +42,7 @@ public final class AtomicFiles {
             try (OutputStream os = Files.newOutputStream(tmp)) {
                 writer.writeTo(os);
             }
-            try {
-                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
-            } catch (UnsupportedOperationException e) {
-                // not a POSIX file system: keep the default permissions
-            }
+            makeReadable(tmp);
             try {
                 Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
@@ -57,6 +53,18 @@ public final class AtomicFiles {
         }
     }
 
+    /**
+     * Gives a finished temporary file the usual {@code rw-r--r--} (temporary files are created owner-only), before it
+     * is renamed into place.
+     */
+    public static void makeReadable(Path tmp) throws IOException {
+        try {
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system: keep the default permissions
+        }
+    }
+
     /** Writes {@code text} as UTF-8, atomically. */
     public static void writeString(Path target, String text) throws IOException {
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
@@ -64,7 +72,7 @@ public final class AtomicFiles {
     }
 
     /** Like {@link #writeString} but wraps the {@link IOException}. */
-    static void writeStringUnchecked(Path target, String text) {
+    public static void writeStringUnchecked(Path target, String text) {
         try {
             writeString(target, text);
         } catch (IOException e) {
