@@ -137,7 +137,7 @@ public final class Bench {
             double[] r = siOverhead(llamaDir, mode, opt);
             si.put(mode.name().toLowerCase(Locale.ROOT), r[1] / r[0]);
             si.put(mode.name().toLowerCase(Locale.ROOT) + "_step_s", r[1]);
-            si.put("without_step_s", r[0]);
+            si.put(mode.name().toLowerCase(Locale.ROOT) + "_without_step_s", r[0]);
         }
 
         // 4. importance: EWC Fisher vs ν with SI over the same N samples, and storage
