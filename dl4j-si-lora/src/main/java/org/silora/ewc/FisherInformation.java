@@ -73,6 +73,9 @@ public final class FisherInformation {
         if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {
             throw new IllegalArgumentException("Fisher dtype must be F32, F16 or BF16, got " + dtype);
         }
+        for (Map.Entry<String, INDArray> e : modules.entrySet()) {
+            org.silora.lora.NumericalGuard.requireFinite(e.getValue(), "Fisher of " + e.getKey() + " (file not written)");
+        }
         List<SafetensorsWriter.Entry> entries = new ArrayList<>();
         modules.forEach((n, a) -> entries.add(new SafetensorsWriter.Entry(n + SUFFIX, dtype, a.shape(), () -> a)));
         Map<String, String> meta = new LinkedHashMap<>(metadata);

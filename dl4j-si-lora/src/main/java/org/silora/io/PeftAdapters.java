@@ -73,6 +73,8 @@ public final class PeftAdapters {
             for (LoraModule m : modules.values()) {
                 INDArray a = m.a().getArr();
                 INDArray b = m.b().getArr();
+                org.silora.lora.NumericalGuard.requireFinite(a, "lora_A of " + m.name() + " (adapter not written)");
+                org.silora.lora.NumericalGuard.requireFinite(b, "lora_B of " + m.name() + " (adapter not written)");
                 entries.add(new SafetensorsWriter.Entry(PREFIX + m.name() + ".lora_A.weight", DType.F32, a.shape(), () -> a));
                 entries.add(new SafetensorsWriter.Entry(PREFIX + m.name() + ".lora_B.weight", DType.F32, b.shape(), () -> b));
             }

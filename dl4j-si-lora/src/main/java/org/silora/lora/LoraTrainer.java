@@ -55,6 +55,7 @@ public final class LoraTrainer {
     private final List<StepListener> listeners = new ArrayList<>();
     private SDVariable penalty;
     private int step;
+    private int skipped;
 
     public LoraTrainer(LoraModel model, TrainingOptions options) {
         this(model, model.lm(), loraVariables(model), options);
@@ -130,9 +131,14 @@ public final class LoraTrainer {
         sd.setLossVariables(taskLoss.add("total_loss", penalty));
     }
 
-    /** Optimizer steps done so far. */
+    /** Optimizer steps done so far (skipped ones included). */
     public int step() {
         return step;
+    }
+
+    /** Steps skipped because their loss or gradients were not finite ({@link TrainingOptions#skipNonFinite()}). */
+    public int skippedSteps() {
+        return skipped;
     }
 
     /** Trains for the configured epochs over {@code rows} (each a token sequence of at least 2 tokens). */
@@ -203,6 +209,20 @@ public final class LoraTrainer {
             for (String n : trainable) taskGrads.put(n, totalGrads.get(n).sub(penGrads.get(n)));
         } else {
             taskGrads = totalGrads;
+        }
+        String bad = !Double.isFinite(loss) ? "the loss" : !Double.isFinite(pen) ? "the penalty" : null;
+        if (bad == null) {
+            String g = NumericalGuard.firstNonFinite(totalGrads);
+            if (g != null) bad = "the gradient of " + g;
+        }
+        if (bad != null) {
+            if (options.skipNonFinite()) {
+                skipped++;
+                step++;
+                return new double[]{loss, pen};
+            }
+            throw new NonFiniteException("step " + step + ": " + bad + " is NaN or infinite (lower the learning rate, "
+                    + "or skip such steps with skipNonFinite)");
         }
         double lr = options.learningRate();
         StepListener.StepContext before = new StepListener.StepContext(step, lr, loss, pen, taskGrads, activations,

@@ -13,9 +13,10 @@ package org.silora.lora;
  * @param epochs               passes over the data
  * @param weightDecay          decoupled (AdamW) weight decay on A and B; 0 for plain Adam
  * @param seed                 fixes the data order (and nothing else: A's init has its own seed)
+ * @param skipNonFinite        skip a step whose loss or gradients hold NaN/Inf instead of stopping the run
  */
 public record TrainingOptions(double learningRate, int batchSize, int gradientAccumulation, int epochs,
-                              double weightDecay, long seed) {
+                              double weightDecay, long seed, boolean skipNonFinite) {
 
     public TrainingOptions {
         if (!(learningRate > 0) || Double.isInfinite(learningRate)) throw new IllegalArgumentException("learning rate must be positive, got " + learningRate);
@@ -37,6 +38,7 @@ public record TrainingOptions(double learningRate, int batchSize, int gradientAc
         private int epochs = 5;
         private double weightDecay = 0;
         private long seed = 42;
+        private boolean skipNonFinite;
 
         public Builder learningRate(double v) {
             learningRate = v;
@@ -68,8 +70,13 @@ public record TrainingOptions(double learningRate, int batchSize, int gradientAc
             return this;
         }
 
+        public Builder skipNonFinite(boolean v) {
+            skipNonFinite = v;
+            return this;
+        }
+
         public TrainingOptions build() {
-            return new TrainingOptions(learningRate, batchSize, gradientAccumulation, epochs, weightDecay, seed);
+            return new TrainingOptions(learningRate, batchSize, gradientAccumulation, epochs, weightDecay, seed, skipNonFinite);
         }
     }
 }

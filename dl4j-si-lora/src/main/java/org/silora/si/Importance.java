@@ -132,6 +132,9 @@ public record Importance(Map<String, ModuleImportance> modules, LayerWeighting w
 
     /** Writes {@code importance.safetensors} atomically; Ω as {@code omegaDtype}, the rest F32. */
     public void save(Path file, DType omegaDtype) {
+        for (Map.Entry<String, ModuleImportance> e : modules.entrySet()) {
+            org.silora.lora.NumericalGuard.requireFinite(e.getValue().omega(), "Omega of " + e.getKey() + " (importance not written)");
+        }
         List<SafetensorsWriter.Entry> entries = new ArrayList<>();
         for (Map.Entry<String, ModuleImportance> e : modules.entrySet()) {
             String n = e.getKey();

@@ -240,7 +240,9 @@ public final class SiRecorder implements StepListener {
         Map<String, Importance.ModuleImportance> modules = new LinkedHashMap<>();
         for (Slot s : slots.values()) {
             s.delta(s.after);
+            org.silora.lora.NumericalGuard.requireFinite(s.omega, "omega of " + s.m.name() + " after " + steps + " steps");
             INDArray big = SiMath.consolidate(s.omega, s.after.sub(s.start), xi);
+            org.silora.lora.NumericalGuard.requireFinite(big, "Omega of " + s.m.name());
             if (previous != null && previous.modules().containsKey(s.m.name())) {
                 big.addi(previous.modules().get(s.m.name()).omega());
             }

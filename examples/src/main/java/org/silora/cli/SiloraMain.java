@@ -91,7 +91,8 @@ public final class SiloraMain implements Runnable {
         if (t instanceof UncheckedIOException && t.getCause() != null) t = t.getCause();
         String msg = t.getMessage();
         if (msg == null || msg.isBlank()) msg = t.getClass().getSimpleName();
-        else if (!(t instanceof ModelFormatException || t instanceof IllegalArgumentException || t instanceof IOException)) {
+        else if (!(t instanceof ModelFormatException || t instanceof IllegalArgumentException || t instanceof IOException
+                || t instanceof org.silora.lora.NonFiniteException)) {
             msg = t.getClass().getSimpleName() + ": " + msg;
         }
         return msg.replace('\n', ' ').replace('\r', ' ');

@@ -32,9 +32,12 @@ final class TrainOptions {
     @Option(names = "--seed", defaultValue = "42", description = "seed of the data order and of A's init (default ${DEFAULT-VALUE})")
     long seed;
 
+    @Option(names = "--skip-nonfinite", description = "skip steps whose loss or gradients are NaN/Inf instead of stopping")
+    boolean skipNonFinite;
+
     TrainingOptions options() {
         return TrainingOptions.builder().epochs(epochs).learningRate(lr).batchSize(batchSize)
-                .gradientAccumulation(gradAccum).seed(seed).build();
+                .gradientAccumulation(gradAccum).seed(seed).skipNonFinite(skipNonFinite).build();
     }
 
     /** Token rows of the data file, tokenized with the model's tokenizer. */
