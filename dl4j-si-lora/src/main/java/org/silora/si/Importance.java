@@ -92,6 +92,24 @@ public record Importance(Map<String, ModuleImportance> modules, LayerWeighting w
     }
 
     /**
+     * The provenance a phase-ν importance records (SPEC §3), including the LoRA settings that
+     * {@link #continueFrom(Path)} reads back.
+     */
+    public static Map<String, String> provenance(String baseModel, String baseFingerprint, LoraModel model, long tokens,
+                                                 String data) {
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("base_model", baseModel);
+        p.put("base_model_fingerprint", baseFingerprint);
+        p.put("targets", String.join(",", model.modules().keySet()));
+        p.put("r", Integer.toString(model.config().r()));
+        p.put("lora_alpha", Double.toString(model.config().loraAlpha()));
+        p.put("use_rslora", Boolean.toString(model.config().useRslora()));
+        p.put("tokens", Long.toString(tokens));
+        p.put("data", data);
+        return p;
+    }
+
+    /**
      * The ν adapter this importance was recorded with (its anchors A and B, and the LoRA settings from the
      * metadata) on the base model in {@code baseDir}: phase μ continues from it (SPEC §2).
      */

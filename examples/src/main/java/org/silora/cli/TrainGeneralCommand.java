@@ -85,15 +85,8 @@ final class TrainGeneralCommand implements Callable<Integer> {
         }
         double after = trainer.meanLoss(rows);
 
-        Map<String, String> prov = new LinkedHashMap<>();
-        prov.put("base_model", model.toString());
-        prov.put("base_model_fingerprint", fingerprint);
-        prov.put("targets", String.join(",", lm.modules().keySet()));
-        prov.put("r", Integer.toString(cfg.r()));
-        prov.put("lora_alpha", Double.toString(cfg.loraAlpha()));
-        prov.put("use_rslora", Boolean.toString(cfg.useRslora()));
-        prov.put("tokens", Long.toString(r.tokens()));
-        prov.put("data", data.toString() + " (" + rows.size() + " rows x " + (train.seqLen + 1) + " tokens, " + train.epochs + " epochs)");
+        Map<String, String> prov = new LinkedHashMap<>(Importance.provenance(model.toString(), fingerprint, lm, r.tokens(),
+                data + " (" + rows.size() + " rows x " + (train.seqLen + 1) + " tokens, " + train.epochs + " epochs)"));
         prov.put("learning_rate", Double.toString(train.lr));
         prov.put("seed", Long.toString(train.seed));
         double omegaSum = si.omegaSum();
@@ -114,14 +107,7 @@ final class TrainGeneralCommand implements Callable<Integer> {
         o.put("tokens", r.tokens());
         o.put("seconds", r.seconds());
         o.put("si_mode", mode.name().toLowerCase(Locale.ROOT));
-        o.put("tau", imp.metadata().get("tau"));
-        o.put("tau_used", imp.metadata().get("tau_used"));
-        o.put("lambda_entropy", Double.parseDouble(imp.metadata().get("lambda_entropy")));
-        o.put("lambda_entropy_max", Double.parseDouble(imp.metadata().get("lambda_entropy_max")));
-        ObjectNode lam = o.putObject("lambda");
-        imp.lambdas().forEach(lam::put);
-        ObjectNode norms = o.putObject("omega_norm");
-        imp.norms().forEach(norms::put);
+        org.silora.demo.Experiment.describe(imp, o);
         o.put("omega_bytes", imp.omegaBytes(omegaDtype));
         o.put("out", out.toString());
         SiloraMain.json().println(om.writeValueAsString(o));

@@ -166,6 +166,18 @@ public final class Experiment {
         return new Outcome(all, root, md.toString());
     }
 
+    /** The layer-weight summary every report of a phase-ν importance carries: τ, λ's entropy, λ and ‖Ω_l‖ per module. */
+    public static void describe(Importance imp, ObjectNode into) {
+        into.put("tau", imp.metadata().get("tau"));
+        into.put("tau_used", imp.metadata().get("tau_used"));
+        into.put("lambda_entropy", Double.parseDouble(imp.metadata().get("lambda_entropy")));
+        into.put("lambda_entropy_max", Double.parseDouble(imp.metadata().get("lambda_entropy_max")));
+        ObjectNode lam = into.putObject("lambda");
+        imp.lambdas().forEach(lam::put);
+        ObjectNode norms = into.putObject("omega_norm");
+        imp.norms().forEach(norms::put);
+    }
+
     static String table(String model, String domain, List<MethodResult> rs, ObjectNode details) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%n**%s, %s domain**%n%n", model, domain));
@@ -266,14 +278,8 @@ public final class Experiment {
             TrainingResult nuRun = train(nuTrainer, nuRows, "nu (SI recording)");
             double after = nuTrainer.meanLoss(nuRows);
             double omegaSum = si.omegaSum();
-            Map<String, String> prov = new LinkedHashMap<>();
-            prov.put("base_model", modelName);
-            prov.put("base_model_fingerprint", fingerprint);
-            prov.put("r", Integer.toString(plan.r()));
-            prov.put("lora_alpha", Double.toString(plan.alpha()));
-            prov.put("use_rslora", "false");
-            prov.put("tokens", Long.toString(nuRun.tokens()));
-            prov.put("data", "brown-train.jsonl (" + nuRows.size() + " rows x " + (plan.seqLen() + 1) + " tokens)");
+            Map<String, String> prov = Importance.provenance(modelName, fingerprint, nu, nuRun.tokens(),
+                    "brown-train.jsonl (" + nuRows.size() + " rows x " + (plan.seqLen() + 1) + " tokens)");
             importance = si.consolidate(LayerWeighting.parse(plan.tau()), prov);
             nu.lm().close();
             Files.createDirectories(dir);
@@ -284,14 +290,7 @@ public final class Experiment {
             nuJson.put("loss_drop", before - after);
             nuJson.put("steps", nuRun.steps());
             nuJson.put("seconds", nuRun.seconds());
-            nuJson.put("tau", importance.metadata().get("tau"));
-            nuJson.put("tau_used", importance.metadata().get("tau_used"));
-            nuJson.put("lambda_entropy", Double.parseDouble(importance.metadata().get("lambda_entropy")));
-            nuJson.put("lambda_entropy_max", Double.parseDouble(importance.metadata().get("lambda_entropy_max")));
-            ObjectNode lam = nuJson.putObject("lambda");
-            importance.lambdas().forEach(lam::put);
-            ObjectNode norms = nuJson.putObject("omega_norm");
-            importance.norms().forEach(norms::put);
+            describe(importance, nuJson);
             log.printf(Locale.ROOT, "nu: loss %.3f -> %.3f, sum(omega) %.4f, lambda entropy %.3f of %.3f (tau %s = %s)%n",
                     before, after, omegaSum, Double.parseDouble(importance.metadata().get("lambda_entropy")),
                     Double.parseDouble(importance.metadata().get("lambda_entropy_max")), importance.metadata().get("tau"),
