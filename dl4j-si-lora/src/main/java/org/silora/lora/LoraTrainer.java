@@ -10,6 +10,7 @@ import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.learning.config.Adam;
 import org.silora.hf.graph.CausalLm;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -56,6 +57,10 @@ public final class LoraTrainer {
     private SDVariable penalty;
     private int step;
     private int skipped;
+    private Path checkpointDir;
+    private int checkpointEvery;
+    private Map<String, String> checkpointInfo = new LinkedHashMap<>();
+    private TrainingCheckpoint resumed;
 
     public LoraTrainer(LoraModel model, TrainingOptions options) {
         this(model, model.lm(), loraVariables(model), options);
@@ -141,6 +146,27 @@ public final class LoraTrainer {
         return skipped;
     }
 
+    /**
+     * Saves the trainer's whole state (parameters, optimizer moments, checkpointable listeners, data position) every
+     * {@code every} optimizer steps into {@code dir}, atomically; {@code info} is stored alongside (e.g. a loss
+     * measured before training) and comes back from {@link #resume(Path)}.
+     */
+    public void checkpointEvery(Path dir, int every, Map<String, String> info) {
+        if (every < 1) throw new IllegalArgumentException("checkpoint interval must be >= 1, got " + every);
+        this.checkpointDir = dir;
+        this.checkpointEvery = every;
+        this.checkpointInfo = new LinkedHashMap<>(info);
+    }
+
+    /**
+     * Restores the state saved in {@code dir} by an earlier run of the same training (same rows, options and
+     * listeners); the next {@link #train} call skips the steps already done. Returns the stored info.
+     */
+    public Map<String, String> resume(Path dir) {
+        resumed = TrainingCheckpoint.load(dir, this);
+        return resumed.info();
+    }
+
     /** Trains for the configured epochs over {@code rows} (each a token sequence of at least 2 tokens). */
     public TrainingResult train(List<int[]> rows, Progress progress) {
         if (rows.isEmpty()) throw new IllegalArgumentException("no training rows");
@@ -148,11 +174,22 @@ public final class LoraTrainer {
         int batchesPerEpoch = (rows.size() + bs - 1) / bs;
         int stepsPerEpoch = (batchesPerEpoch + options.gradientAccumulation() - 1) / options.gradientAccumulation();
         int totalSteps = stepsPerEpoch * options.epochs();
+        long dataHash = TrainingCheckpoint.hash(rows);
         Random rnd = new Random(options.seed());
         List<Double> losses = new ArrayList<>();
         List<Double> penalties = new ArrayList<>();
         long tokens = 0;
+        int done = 0;
+        if (resumed != null) {
+            resumed.checkData(dataHash, totalSteps);
+            losses.addAll(resumed.losses());
+            penalties.addAll(resumed.penalties());
+            tokens = resumed.tokens();
+            done = losses.size();
+            resumed = null;
+        }
         long t0 = System.nanoTime();
+        int k = 0;
         for (int epoch = 0; epoch < options.epochs(); epoch++) {
             List<int[]> order = new ArrayList<>(rows);
             Collections.shuffle(order, rnd);
@@ -160,16 +197,37 @@ public final class LoraTrainer {
             for (int i = 0; i < order.size(); i += bs) {
                 batches.add(new TokenBatch(order.subList(i, Math.min(order.size(), i + bs))));
             }
-            for (int i = 0; i < batches.size(); i += options.gradientAccumulation()) {
+            for (int i = 0; i < batches.size(); i += options.gradientAccumulation(), k++) {
+                if (k < done) continue;   // resumed: done before the checkpoint
                 List<TokenBatch> micro = batches.subList(i, Math.min(batches.size(), i + options.gradientAccumulation()));
                 double[] lp = step(micro);
                 losses.add(lp[0]);
                 penalties.add(lp[1]);
                 for (TokenBatch b : micro) tokens += b.predictedTokens();
                 progress.onStep(losses.size(), totalSteps, lp[0]);
+                if (checkpointDir != null && losses.size() % checkpointEvery == 0 && losses.size() < totalSteps) {
+                    TrainingCheckpoint.save(checkpointDir, this, dataHash, totalSteps, losses, penalties, tokens, checkpointInfo);
+                }
             }
         }
         return new TrainingResult(losses.size(), tokens, (System.nanoTime() - t0) / 1e9, losses, penalties);
+    }
+
+    List<StepListener> listeners() {
+        return listeners;
+    }
+
+    Map<String, GradientUpdater<?>> updaters() {
+        return updaters;
+    }
+
+    SameDiff sameDiff() {
+        return sd;
+    }
+
+    void restoreCounters(int step, int skipped) {
+        this.step = step;
+        this.skipped = skipped;
     }
 
     /** One optimizer step over the given micro-batches; returns {mean task loss, penalty}. */

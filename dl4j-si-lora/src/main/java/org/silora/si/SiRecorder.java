@@ -25,7 +25,7 @@ import java.util.Map;
  * Importance imp = si.consolidate(LayerWeighting.AUTO, provenance);   // Ω, λ, anchors; ω reset
  * }</pre>
  */
-public final class SiRecorder implements StepListener {
+public final class SiRecorder implements StepListener, org.silora.lora.Checkpointable {
 
     private final LoraModel model;
     private final SiMode mode;
@@ -218,6 +218,35 @@ public final class SiRecorder implements StepListener {
             updates.clear();
             steps++;
         }
+    }
+
+    @Override
+    public String checkpointName() {
+        return "si";
+    }
+
+    @Override
+    public Map<String, INDArray> checkpointState() {
+        Map<String, INDArray> st = new LinkedHashMap<>();
+        for (Map.Entry<String, Slot> e : slots.entrySet()) {
+            st.put(e.getKey() + "/omega", e.getValue().omega);
+            st.put(e.getKey() + "/start", e.getValue().start);
+        }
+        st.put("steps", Nd4j.scalar(DataType.FLOAT, (float) steps));
+        return st;
+    }
+
+    @Override
+    public void restoreCheckpointState(Map<String, INDArray> state) {
+        for (Map.Entry<String, Slot> e : slots.entrySet()) {
+            INDArray o = state.get(e.getKey() + "/omega");
+            INDArray st = state.get(e.getKey() + "/start");
+            if (o == null || st == null) throw new IllegalArgumentException("checkpoint has no SI state for " + e.getKey());
+            e.getValue().omega.assign(o.reshape(e.getValue().omega.shape()));
+            e.getValue().start.assign(st.reshape(e.getValue().start.shape()));
+        }
+        INDArray n = state.get("steps");
+        if (n != null) steps = (int) n.getDouble(0);
     }
 
     /** Σ_i ω_i over all modules: SI's estimate of the loss drop since the last consolidation. */

@@ -111,6 +111,7 @@ final class TrainDomainCommand implements Callable<Integer> {
         System.err.println("train-domain " + m + ": " + rows.size() + " rows, " + lm.modules().size() + " LoRA modules"
                 + (si ? ", phi " + phi + ", tau " + imp.metadata().get("tau") + " (lambda entropy "
                 + imp.metadata().get("lambda_entropy") + " of max " + imp.metadata().get("lambda_entropy_max") + ")" : ""));
+        train.checkpointing(trainer, out, Map::of);
         TrainingResult r;
         try (ProgressBar bar = new ProgressBar("mu", 0)) {
             r = trainer.train(rows, (step, total, loss) -> bar.update(step, total, String.format(Locale.ROOT, "loss %.3f", loss)));
@@ -123,6 +124,7 @@ final class TrainDomainCommand implements Callable<Integer> {
         if (si) prov.put("silora.phi", Double.toString(phi));
         if (ewc) prov.put("silora.ewc_lambda", Double.toString(ewcLambda));
         PeftAdapters.save(lm.config(), lm.modules(), out, prov);
+        TrainOptions.dropCheckpoint(out);
 
         ObjectMapper om = new ObjectMapper();
         ObjectNode o = om.createObjectNode();

@@ -78,7 +78,8 @@ final class TrainGeneralCommand implements Callable<Integer> {
 
         System.err.println("train-general: " + rows.size() + " rows of up to " + train.seqLen + " tokens, "
                 + lm.modules().size() + " LoRA modules, SI mode " + mode);
-        double before = trainer.meanLoss(rows);
+        double before = Double.parseDouble(train.checkpointing(trainer, out,
+                () -> Map.of("loss_before", Double.toString(trainer.meanLoss(rows)))).get("loss_before"));
         TrainingResult r;
         try (ProgressBar bar = new ProgressBar("nu", 0)) {
             r = trainer.train(rows, (step, total, loss) -> bar.update(step, total, String.format(Locale.ROOT, "loss %.3f", loss)));
@@ -96,6 +97,7 @@ final class TrainGeneralCommand implements Callable<Integer> {
         PeftAdapters.save(cfg, lm.modules(), out, Map.of("silora.phase", "nu", "silora.base_model_fingerprint", fingerprint,
                 "silora.data", prov.get("data")));
         imp.save(out.resolve("importance.safetensors"), omegaDtype);
+        TrainOptions.dropCheckpoint(out);
 
         ObjectMapper om = new ObjectMapper();
         ObjectNode o = om.createObjectNode();

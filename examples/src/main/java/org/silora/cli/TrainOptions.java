@@ -35,6 +35,35 @@ final class TrainOptions {
     @Option(names = "--skip-nonfinite", description = "skip steps whose loss or gradients are NaN/Inf instead of stopping")
     boolean skipNonFinite;
 
+    @Option(names = "--checkpoint-every", defaultValue = "0", paramLabel = "N",
+            description = "save the whole training state into OUT/checkpoint every N optimizer steps (0: never)")
+    int checkpointEvery;
+
+    @Option(names = "--resume", description = "continue from OUT/checkpoint (same data, options and seed as the killed run)")
+    boolean resume;
+
+    /**
+     * Resumes and/or turns on checkpointing as asked; returns the info stored with the checkpoint (or {@code info}
+     * for a fresh run).
+     */
+    java.util.Map<String, String> checkpointing(org.silora.lora.LoraTrainer trainer, Path out, java.util.function.Supplier<java.util.Map<String, String>> info) {
+        Path dir = out.resolve("checkpoint");
+        java.util.Map<String, String> i = resume ? trainer.resume(dir) : info.get();
+        if (checkpointEvery > 0) trainer.checkpointEvery(dir, checkpointEvery, i);
+        return i;
+    }
+
+    /** After the outputs are written: the checkpoint has served its purpose. */
+    static void dropCheckpoint(Path out) throws java.io.IOException {
+        Path dir = out.resolve("checkpoint");
+        java.nio.file.Files.deleteIfExists(dir.resolve("trainer-state.safetensors"));
+        if (java.nio.file.Files.isDirectory(dir)) {
+            try (var s = java.nio.file.Files.list(dir)) {
+                if (s.findAny().isEmpty()) java.nio.file.Files.delete(dir);
+            }
+        }
+    }
+
     TrainingOptions options() {
         return TrainingOptions.builder().epochs(epochs).learningRate(lr).batchSize(batchSize)
                 .gradientAccumulation(gradAccum).seed(seed).skipNonFinite(skipNonFinite).build();

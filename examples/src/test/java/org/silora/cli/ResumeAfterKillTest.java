@@ -1,0 +1,103 @@
+package org.silora.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.silora.hf.config.LlamaConfig;
+import org.silora.hf.config.ModelConfig;
+import org.silora.hf.safetensors.DType;
+import org.silora.hf.safetensors.SafetensorsFile;
+import org.silora.hf.testing.TinyModels;
+import org.silora.hf.tokenizer.BpeTrainer;
+import org.silora.hf.tokenizer.HfTokenizer;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A real child process running {@code train-general} is killed with SIGKILL after a checkpoint; {@code --resume}
+ * then ends with the same adapter and importance as an uninterrupted run.
+ */
+class ResumeAfterKillTest extends CapturedCli {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void killedAndResumedRunEqualsUninterruptedRun() throws Exception {
+        Path text = tmp.resolve("general.txt");
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 40; i++) {
+            sb.append("Paragraph ").append(i).append(": the committee said the city would pay for the roads, and the county agreed ")
+                    .append("to share the work before the end of the year.\n\n");
+        }
+        Files.writeString(text, sb.toString());
+        Path model = tmp.resolve("model");
+        BpeTrainer.train(List.of(sb.toString()), BpeTrainer.Options.llama(300), model);
+        int vocab;
+        try (HfTokenizer tok = HfTokenizer.load(model)) {
+            vocab = tok.vocabSize();
+        }
+        ModelConfig cfg = new LlamaConfig(vocab, 32, 64, 2, 4, 2, 8, 1e-5, 10000, null, 256, false, false, false);
+        TinyModels.write(model, cfg, TinyModels.randomWeights(cfg, 3), DType.F32, 1);
+        List<String> args = new ArrayList<>(List.of("train-general", "--model", model.toString(), "--data", text.toString(),
+                "--seq-len", "16", "--batch-size", "2", "--epochs", "3", "--lr", "3e-3", "--r", "4", "--checkpoint-every", "3"));
+
+        Path whole = tmp.resolve("whole");
+        List<String> a = new ArrayList<>(args);
+        a.addAll(List.of("--out", whole.toString()));
+        assertEquals(0, execute(a.toArray(String[]::new)), err.toString());
+        assertFalse(Files.exists(whole.resolve("checkpoint/trainer-state.safetensors")), "a finished run removes its checkpoint");
+
+        Path killed = tmp.resolve("killed");
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+                "-cp", System.getProperty("java.class.path"), SiloraMain.class.getName()));
+        cmd.addAll(args);
+        cmd.addAll(List.of("--out", killed.toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("child.log").toFile());
+        pb.environment().put("SILORA_NO_RELAUNCH", "1");
+        Process child = pb.start();
+        Path state = killed.resolve("checkpoint/trainer-state.safetensors");
+        int savedSteps = 0;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (child.isAlive() && System.nanoTime() < deadline) {
+            if (Files.exists(state)) {
+                try (SafetensorsFile f = SafetensorsFile.open(state)) {
+                    savedSteps = Integer.parseInt(f.metadata().get("run_steps"));
+                } catch (RuntimeException e) {
+                    continue;   // replaced while we looked: look again
+                }
+                if (savedSteps >= 6) break;
+            }
+            Thread.sleep(20);
+        }
+        assertTrue(child.isAlive(), "the child finished before it could be killed: " + Files.readString(tmp.resolve("child.log")));
+        child.destroyForcibly();   // SIGKILL
+        child.waitFor(30, TimeUnit.SECONDS);
+        assertTrue(savedSteps >= 6, "a checkpoint was written before the kill");
+        assertFalse(Files.exists(killed.resolve("adapter_model.safetensors")), "the killed run wrote no adapter");
+
+        List<String> r = new ArrayList<>(args);
+        r.addAll(List.of("--out", killed.toString(), "--resume"));
+        assertEquals(0, execute(r.toArray(String[]::new)), err.toString());
+
+        for (String file : new String[]{"adapter_model.safetensors", "importance.safetensors"}) {
+            try (SafetensorsFile x = SafetensorsFile.open(whole.resolve(file)); SafetensorsFile y = SafetensorsFile.open(killed.resolve(file))) {
+                assertEquals(x.tensors().keySet(), y.tensors().keySet());
+                for (String k : x.tensors().keySet()) {
+                    INDArray ax = x.readFloat(k);
+                    INDArray ay = y.readFloat(k);
+                    double scale = Math.max(1e-30, ax.amaxNumber().doubleValue());
+                    assertEquals(0.0, ax.sub(ay).amaxNumber().doubleValue() / scale, 1e-5, file + " " + k);
+                }
+            }
+        }
+    }
+}
