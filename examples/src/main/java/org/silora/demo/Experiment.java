@@ -89,10 +89,10 @@ public final class Experiment {
                     new double[]{1e-3, 1e-1}, new double[]{0.5, 1e4}, "auto", 12_000, 200, 100, 256, true, 42);
         }
 
-        /** Both architectures and both domains, larger grids and evaluation sets (about 45 minutes on 2 cores). */
+        /** Both architectures and both domains, more ν data and Fisher samples (about 35 minutes on 2 cores). */
         public static Plan full() {
             return new Plan(List.of("tiny-llama", "tiny-gptj"), List.of("medical", "science"), 64, 16, 1024, 1, 512, 4,
-                    3e-3, 8, 32, new double[]{1e-2, 1e-1, 1}, new double[]{0.5, 1e2, 1e4}, "auto", 20_000, 300, 150, 512, true, 42);
+                    3e-3, 8, 32, new double[]{1e-1, 1}, new double[]{1e2, 1e4}, "auto", 16_000, 200, 150, 512, true, 42);
         }
     }
 
