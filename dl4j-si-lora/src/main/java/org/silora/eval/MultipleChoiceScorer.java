@@ -4,8 +4,8 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.silora.hf.graph.CausalLm;
+import org.silora.lora.CausalLmLoss;
 import org.silora.hf.tokenizer.HfTokenizer;
 
 import java.util.ArrayList;
@@ -151,29 +151,18 @@ public final class MultipleChoiceScorer {
         for (int start = 0; start < reqs.size(); start += options.batchSize()) {
             List<Req> batch = reqs.subList(start, Math.min(reqs.size(), start + options.batchSize()));
             int b = batch.size();
-            int t = batch.get(0).input().length;
-            int[][] ids = new int[b][t];
-            int[][] mask = new int[b][t];
-            int[][] labels = new int[b][t];
-            float[] w = new float[b * t];
-            boolean padded = false;
-            for (int r = 0; r < b; r++) {
-                Req q = batch.get(r);
+            List<int[]> inputs = new ArrayList<>();
+            List<int[]> labels = new ArrayList<>();
+            List<float[]> weights = new ArrayList<>();
+            for (Req q : batch) {
                 tokens += q.input().length;
-                for (int k = 0; k < t; k++) {
-                    if (k < q.input().length) {
-                        ids[r][k] = q.input()[k];
-                        labels[r][k] = q.labels()[k];
-                        mask[r][k] = 1;
-                        if (k >= q.from()) w[r * t + k] = 1f;
-                    } else {
-                        padded = true;
-                    }
-                }
+                inputs.add(q.input());
+                labels.add(q.labels());
+                float[] w = new float[q.input().length];
+                Arrays.fill(w, q.from(), w.length, 1f);   // only the continuation's tokens count
+                weights.add(w);
             }
-            Map<String, INDArray> ph = lm.placeholders(ids, padded ? mask : null);
-            ph.put(LABELS, Nd4j.createFromArray(labels).castTo(DataType.INT));
-            ph.put(WEIGHTS, Nd4j.create(w, new long[]{b, t}, 'c'));
+            Map<String, INDArray> ph = CausalLmLoss.placeholders(lm, inputs, labels, weights, LABELS, WEIGHTS);
             INDArray rowLl = sd.output(ph, ROW_LL).get(ROW_LL);
             for (int r = 0; r < b; r++) ll[batch.get(r).item()][batch.get(r).choice()] = rowLl.getDouble(r);
             progress.onBatch(start + b, reqs.size());

@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.Set;
 
@@ -121,34 +122,22 @@ public final class FisherEstimator implements AutoCloseable {
         for (int start = 0; start < samples.size(); start += batchSize) {
             List<int[]> batch = samples.subList(start, Math.min(samples.size(), start + batchSize));
             int b = batch.size();
-            int t = 0;
+            List<int[]> inputs = new ArrayList<>();
+            List<int[]> labels = new ArrayList<>();
+            List<float[]> weights = new ArrayList<>();
             for (int[] s : batch) {
                 if (s.length < 2) throw new IllegalArgumentException("a Fisher sample needs at least 2 tokens, got " + s.length);
-                t = Math.max(t, s.length - 1);
-            }
-            int[][] ids = new int[b][t];
-            int[][] mask = new int[b][t];
-            int[][] labels = new int[b][t];
-            float[] w = new float[b * t];
-            boolean padded = false;
-            for (int r = 0; r < b; r++) {
-                int[] s = batch.get(r);
                 int n = s.length - 1;
                 tokens += n;
-                for (int k = 0; k < t; k++) {
-                    if (k < n) {
-                        ids[r][k] = s[k];
-                        labels[r][k] = s[k + 1];
-                        mask[r][k] = 1;
-                        w[r * t + k] = 1f / n;
-                    } else {
-                        padded = true;
-                    }
-                }
+                inputs.add(Arrays.copyOfRange(s, 0, n));
+                labels.add(Arrays.copyOfRange(s, 1, n + 1));
+                float[] w = new float[n];
+                Arrays.fill(w, 1f / n);   // each sample's loss is its own mean: L_s
+                weights.add(w);
             }
-            Map<String, INDArray> ph = lm.placeholders(ids, padded ? mask : null);
-            ph.put(CausalLmLoss.LABELS, Nd4j.createFromArray(labels).castTo(DataType.INT));
-            ph.put(CausalLmLoss.LABEL_WEIGHTS, Nd4j.create(w, new long[]{b, t}, 'c'));
+            int t = inputs.stream().mapToInt(in -> in.length).max().orElse(0);   // padded row length
+            Map<String, INDArray> ph = CausalLmLoss.placeholders(lm, inputs, labels, weights,
+                    CausalLmLoss.LABELS, CausalLmLoss.LABEL_WEIGHTS);
             OutAndGrad og = sd.calculateGradientsAndOutputs(ph, outputs, grads);
             for (Tap tap : taps.values()) {
                 INDArray x = og.getOutputs().get(tap.input());

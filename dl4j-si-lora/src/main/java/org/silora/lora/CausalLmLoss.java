@@ -3,7 +3,12 @@ package org.silora.lora;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.silora.hf.graph.CausalLm;
+
+import java.util.List;
+import java.util.Map;
 
 /**
  * Next-token cross-entropy composed from ops that really backpropagate (M2.1's {@code sd.loss.*} ops ignore
@@ -23,6 +28,38 @@ public final class CausalLmLoss {
     public static final String TASK_LOSS = "task_loss";
 
     private CausalLmLoss() {
+    }
+
+    /**
+     * Placeholders for a batch of rows, right-padded to the longest: the model's inputs (with a padding mask when
+     * rows differ in length), per-position labels under {@code labelsName} and weights under {@code weightsName}
+     * (0 at padding). The one place where token rows become a padded batch, for training, the Fisher and scoring.
+     */
+    public static Map<String, INDArray> placeholders(CausalLm lm, List<int[]> inputs, List<int[]> labels,
+                                                     List<float[]> weights, String labelsName, String weightsName) {
+        int b = inputs.size();
+        int t = 0;
+        for (int[] in : inputs) t = Math.max(t, in.length);
+        int[][] ids = new int[b][t];
+        int[][] mask = new int[b][t];
+        int[][] lab = new int[b][t];
+        float[] w = new float[b * t];
+        boolean padded = false;
+        for (int r = 0; r < b; r++) {
+            int n = inputs.get(r).length;
+            if (labels.get(r).length != n || weights.get(r).length != n) {
+                throw new IllegalArgumentException("row " + r + ": inputs, labels and weights differ in length");
+            }
+            System.arraycopy(inputs.get(r), 0, ids[r], 0, n);
+            System.arraycopy(labels.get(r), 0, lab[r], 0, n);
+            System.arraycopy(weights.get(r), 0, w, r * t, n);
+            java.util.Arrays.fill(mask[r], 0, n, 1);
+            padded |= n < t;
+        }
+        Map<String, INDArray> ph = lm.placeholders(ids, padded ? mask : null);
+        ph.put(labelsName, Nd4j.createFromArray(lab).castTo(DataType.INT));
+        ph.put(weightsName, Nd4j.create(w, new long[]{b, t}, 'c'));
+        return ph;
     }
 
     /** Adds the loss to the model's graph (once) and returns it. */

@@ -1,10 +1,10 @@
 package org.silora.lora;
 
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.silora.hf.graph.CausalLm;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -33,30 +33,16 @@ public record TokenBatch(List<int[]> windows) {
 
     /** Placeholders: the model's inputs, {@code labels} and {@code label_weights}. */
     public Map<String, INDArray> placeholders(CausalLm lm) {
-        int b = windows.size();
-        int t = 0;
-        for (int[] w : windows) t = Math.max(t, w.length - 1);
-        int[][] ids = new int[b][t];
-        int[][] mask = new int[b][t];
-        int[][] labels = new int[b][t];
-        float[] weights = new float[b * t];
-        boolean padded = false;
-        for (int r = 0; r < b; r++) {
-            int[] w = windows.get(r);
-            for (int j = 0; j < t; j++) {
-                if (j < w.length - 1) {
-                    ids[r][j] = w[j];
-                    labels[r][j] = w[j + 1];
-                    mask[r][j] = 1;
-                    weights[r * t + j] = 1f;
-                } else {
-                    padded = true;
-                }
-            }
+        List<int[]> inputs = new ArrayList<>();
+        List<int[]> labels = new ArrayList<>();
+        List<float[]> weights = new ArrayList<>();
+        for (int[] w : windows) {
+            inputs.add(Arrays.copyOfRange(w, 0, w.length - 1));
+            labels.add(Arrays.copyOfRange(w, 1, w.length));
+            float[] ones = new float[w.length - 1];
+            Arrays.fill(ones, 1f);
+            weights.add(ones);
         }
-        Map<String, INDArray> ph = lm.placeholders(ids, padded ? mask : null);
-        ph.put(CausalLmLoss.LABELS, Nd4j.createFromArray(labels).castTo(DataType.INT));
-        ph.put(CausalLmLoss.LABEL_WEIGHTS, Nd4j.create(weights, new long[]{b, t}, 'c'));
-        return ph;
+        return CausalLmLoss.placeholders(lm, inputs, labels, weights, CausalLmLoss.LABELS, CausalLmLoss.LABEL_WEIGHTS);
     }
 }
