@@ -9,6 +9,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.learning.config.Adam;
 import org.silora.hf.graph.CausalLm;
+import org.silora.hf.graph.StepMemory;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -230,8 +231,20 @@ public final class LoraTrainer {
         this.skipped = skipped;
     }
 
-    /** One optimizer step over the given micro-batches; returns {mean task loss, penalty}. */
+    /**
+     * One optimizer step over the given micro-batches; returns {mean task loss, penalty}. SameDiff's arrays of the
+     * step are recycled for the next one ({@link StepMemory}): listeners must copy what they keep.
+     */
     public double[] step(List<TokenBatch> micro) {
+        try {
+            return stepOnce(micro);
+        } finally {
+            SameDiff grad = sd.getFunction("grad");
+            if (grad != null && options.recycleArrays()) StepMemory.install(grad).endStep();
+        }
+    }
+
+    private double[] stepOnce(List<TokenBatch> micro) {
         Set<String> outputs = new LinkedHashSet<>(List.of(CausalLmLoss.TASK_LOSS));
         Set<String> gradsFor = new LinkedHashSet<>(trainable);
         for (StepListener l : listeners) {
@@ -246,20 +259,27 @@ public final class LoraTrainer {
         double loss = 0;
         double pen = 0;
         double scale = 1.0 / micro.size();
+        int index = 0;
         for (TokenBatch batch : micro) {
             Map<String, INDArray> ph = batch.placeholders(lm);
             OutAndGrad og = sd.calculateGradientsAndOutputs(ph, outputs, gradsFor);
             loss += og.getOutputs().get(CausalLmLoss.TASK_LOSS).getDouble(0) * scale;
             if (penalty != null) pen = og.getOutputs().get(penalty.name()).getDouble(0);
+            activationGrads.clear();
             for (String n : gradsFor) {
                 INDArray g = og.getGradients().get(n);
                 if (g == null) continue;
-                Map<String, INDArray> into = trainable.contains(n) ? totalGrads : activationGrads;
-                INDArray acc = into.get(n);
-                if (acc == null) into.put(n, g.mul(scale));
+                if (!trainable.contains(n)) {
+                    activationGrads.put(n, g);
+                    continue;
+                }
+                INDArray acc = totalGrads.get(n);
+                if (acc == null) totalGrads.put(n, g.mul(scale));
                 else acc.addi(g.mul(scale));
             }
             for (String n : outputs) activations.put(n, og.getOutputs().get(n));
+            for (StepListener l : listeners) l.microBatch(index, activations, activationGrads, scale);
+            index++;
         }
         if (penalty != null) {
             // the task-loss gradient = total − penalty gradient; the penalty depends on A and B only

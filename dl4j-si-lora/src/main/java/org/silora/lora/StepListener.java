@@ -27,6 +27,16 @@ public interface StepListener {
         return List.of();
     }
 
+    /**
+     * After each micro-batch's forward and backward pass: its index in the step (0 first), its requested activations
+     * and activation gradients (of that micro-batch's mean loss) and its weight in the step's mean loss
+     * (1 / number of micro-batches). Per-token
+     * quantities that must be summed over micro-batches (like δᵀ·x) are built here. Arrays are valid during the
+     * callback only.
+     */
+    default void microBatch(int index, Map<String, INDArray> activations, Map<String, INDArray> activationGradients, double weight) {
+    }
+
     /** Before the update: parameters still hold θ(t); gradients are of the task loss only. */
     default void beforeUpdate(StepContext ctx) {
     }
@@ -43,9 +53,8 @@ public interface StepListener {
      * @param loss              mean task loss of the step's batches (before the update)
      * @param penalty           value of the penalty term, 0 without one
      * @param taskGradients     ∂L_task/∂θ per trainable variable, averaged over micro-batches
-     * @param activations       the requested activations (last micro-batch; summed gradients below need all
-     *                          micro-batches, so listeners that need both run with gradient accumulation 1)
-     * @param activationGradients the requested activation gradients
+     * @param activations       the requested activations of the last micro-batch (see {@link #microBatch} for all)
+     * @param activationGradients the requested activation gradients of the last micro-batch
      * @param updates           θ(t) − θ(t+1) per trainable variable (after the update only)
      */
     record StepContext(int step, double learningRate, double loss, double penalty,

@@ -14,9 +14,11 @@ package org.silora.lora;
  * @param weightDecay          decoupled (AdamW) weight decay on A and B; 0 for plain Adam
  * @param seed                 fixes the data order (and nothing else: A's init has its own seed)
  * @param skipNonFinite        skip a step whose loss or gradients hold NaN/Inf instead of stopping the run
+ * @param recycleArrays        reuse SameDiff's arrays from one step to the next ({@code StepMemory}); off only for a
+ *                             listener that keeps references to a step's activations beyond the step
  */
 public record TrainingOptions(double learningRate, int batchSize, int gradientAccumulation, int epochs,
-                              double weightDecay, long seed, boolean skipNonFinite) {
+                              double weightDecay, long seed, boolean skipNonFinite, boolean recycleArrays) {
 
     public TrainingOptions {
         if (!(learningRate > 0) || Double.isInfinite(learningRate)) throw new IllegalArgumentException("learning rate must be positive, got " + learningRate);
@@ -39,6 +41,7 @@ public record TrainingOptions(double learningRate, int batchSize, int gradientAc
         private double weightDecay = 0;
         private long seed = 42;
         private boolean skipNonFinite;
+        private boolean recycleArrays = true;
 
         public Builder learningRate(double v) {
             learningRate = v;
@@ -75,8 +78,13 @@ public record TrainingOptions(double learningRate, int batchSize, int gradientAc
             return this;
         }
 
+        public Builder recycleArrays(boolean v) {
+            recycleArrays = v;
+            return this;
+        }
+
         public TrainingOptions build() {
-            return new TrainingOptions(learningRate, batchSize, gradientAccumulation, epochs, weightDecay, seed, skipNonFinite);
+            return new TrainingOptions(learningRate, batchSize, gradientAccumulation, epochs, weightDecay, seed, skipNonFinite, recycleArrays);
         }
     }
 }

@@ -104,6 +104,20 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
         return names;
     }
 
+    /** EXACT mode: adds this micro-batch's {@code weight·δᵀ·x} to the step's gradient of every module. */
+    @Override
+    public void microBatch(int index, Map<String, INDArray> activations, Map<String, INDArray> activationGradients, double weight) {
+        if (mode != SiMode.EXACT) return;
+        for (Slot s : slots.values()) {
+            INDArray delta = activationGradients.get(s.m.output().name());   // ∂L/∂y [N, out]
+            INDArray x = activations.get(s.m.input().name());                // [N, in]
+            if (delta == null || x == null) {
+                throw new IllegalStateException("EXACT mode needs the input and output gradient of " + s.m.name());
+            }
+            Nd4j.gemm(delta, x, s.grad, true, false, weight, index == 0 ? 0.0 : 1.0);   // Σ weight·δᵀ·x
+        }
+    }
+
     @Override
     public void beforeUpdate(StepContext ctx) {
         for (Slot s : slots.values()) {
@@ -112,14 +126,6 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
                 INDArray gA = ctx.taskGradients().get(s.m.a().name());
                 INDArray gB = ctx.taskGradients().get(s.m.b().name());
                 SiMath.paperGradient(s.m.a().getArr(), s.m.b().getArr(), gA, gB, ctx.learningRate(), s.grad);
-            } else {
-                INDArray delta = ctx.activationGradients().get(s.m.output().name());   // ∂L/∂y [N, out]
-                INDArray x = ctx.activations().get(s.m.input().name());                // [N, in]
-                if (delta == null || x == null) {
-                    throw new IllegalStateException("EXACT mode needs the input and output gradient of " + s.m.name()
-                            + " (use gradient accumulation 1)");
-                }
-                Nd4j.gemm(delta, x, s.grad, true, false, 1.0, 0.0);                       // δᵀ·x
             }
         }
     }

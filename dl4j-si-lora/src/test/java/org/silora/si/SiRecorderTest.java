@@ -40,6 +40,32 @@ class SiRecorderTest {
         assertEquals(drop, si.omegaSum(), 0.03 * drop, "Σω vs L(t0) − L(tν)");
     }
 
+    /** EXACT mode sums δᵀ·x over micro-batches: 2 × 2 rows with accumulation give the ω of one batch of 4 rows. */
+    @Test
+    void exactModeWithGradientAccumulationEqualsOneBigBatch() {
+        ModelConfig cfg = TinyModels.llamaGqa();
+        List<int[]> rows = SiTestData.chain(cfg.vocabSize(), 4, 16, 7, 3, 1);
+        float[][] omega = new float[2][];
+        for (int k = 0; k < 2; k++) {
+            LoraModel model = model(cfg);
+            TrainingOptions o = k == 0 ? TrainingOptions.builder().batchSize(4).epochs(3).learningRate(1e-3).build()
+                    : TrainingOptions.builder().batchSize(2).gradientAccumulation(2).epochs(3).learningRate(1e-3).build();
+            LoraTrainer trainer = new LoraTrainer(model, o);
+            SiRecorder si = SiRecorder.builder(model).mode(SiMode.EXACT).build();
+            trainer.addListener(si);
+            trainer.train(rows, LoraTrainer.Progress.NONE);
+            omega[k] = si.omega("model.layers.0.self_attn.q_proj").dup().data().asFloat();
+            model.lm().close();
+        }
+        double num = 0, den = 0;
+        for (int i = 0; i < omega[0].length; i++) {
+            num += Math.abs(omega[0][i] - omega[1][i]);
+            den += Math.abs(omega[0][i]);
+        }
+        assertTrue(den > 0, "ω recorded");
+        assertTrue(num / den < 1e-3, "relative L1 difference of ω: " + num / den);
+    }
+
     @Test
     void paperAndExactAgreeInSignAndOrdering() {
         ModelConfig cfg = TinyModels.llamaGqa();

@@ -124,7 +124,7 @@ public final class Bench {
         root.put("train_tokens_per_s", tiny.get("train_tokens_per_s").asDouble());
         root.put("mfu", tiny.get("mfu").asDouble());
         if (opt.largeModel()) {
-            LlamaConfig big = new LlamaConfig(4096, 512, 1376, 8, 8, 8, 64, 1e-5, 10000.0, null, 2048, false, false, false);
+            LlamaConfig big = largeConfig();
             ObjectNode b = trainThroughput(om, "synthetic LLaMA d512 x 8 layers", big, Pretraining.initialWeights(big, 1), null, opt, peak, log);
             train.add(b);
             root.put("mfu_large", b.get("mfu").asDouble());
@@ -224,6 +224,73 @@ public final class Bench {
         // backward: activation gradients = one more matmul per forward matmul; attention needs both operands' gradients;
         // LoRA factors: activation and weight gradients
         return (fwd + attn + lora) + (fwd + 2 * attn + 2 * lora);
+    }
+
+    /**
+     * Per-op profile of LoRA training steps on the shipped tiny LLaMA and (unless {@code quick}) the synthetic d512 × 8
+     * model: time per op type, time between ops (SameDiff's bookkeeping) and time outside SameDiff (the trainer's
+     * optimizer and listeners), as JSON, with Markdown tables written to {@code log}.
+     */
+    public static ObjectNode profile(Options opt, Path work, PrintStream log) throws IOException {
+        ObjectMapper om = new ObjectMapper();
+        ObjectNode root = om.createObjectNode();
+        root.set("machine", machine(om));
+        Path llamaDir = ShippedModels.extract("tiny-llama", work.resolve("models"));
+        ArrayNode arr = root.putArray("profiles");
+        if (!Boolean.getBoolean("silora.bench.largeOnly")) {
+            arr.add(profileOne(om, "tiny-llama (shipped)", ModelConfigs.load(llamaDir), null, llamaDir, opt, log));
+        }
+        if (opt.largeModel()) {
+            LlamaConfig big = largeConfig();
+            arr.add(profileOne(om, "synthetic LLaMA d512 x 8 layers", big, Pretraining.initialWeights(big, 1), null, opt, log));
+        }
+        return root;
+    }
+
+    static LlamaConfig largeConfig() {
+        return new LlamaConfig(4096, 512, 1376, 8, 8, 8, 64, 1e-5, 10000.0, null, 2048, false, false, false);
+    }
+
+    private static ObjectNode profileOne(ObjectMapper om, String name, ModelConfig cfg, Map<String, INDArray> weights,
+                                         Path dir, Options opt, PrintStream log) {
+        LoraConfig lc = LoraConfig.builder().build();
+        LoraModel m = dir != null ? LoraModel.create(dir, lc, 1) : LoraModel.create(cfg, Weights.of(weights), lc, 1);
+        LoraTrainer t = new LoraTrainer(m, TrainingOptions.builder().batchSize(opt.batch()).build());
+        TokenBatch batch = new TokenBatch(syntheticRows(cfg.vocabSize(), opt.batch(), opt.seqLen() + 1, 7));
+        OpProfiler p = new OpProfiler();
+        m.lm().sameDiff().addListeners(p);
+        for (int i = 0; i < opt.warmup(); i++) {
+            t.step(List.of(batch));
+            p.stepDone();
+        }
+        p.reset();
+        long t0 = System.nanoTime();
+        for (int i = 0; i < opt.repeats(); i++) {
+            t.step(List.of(batch));
+            p.stepDone();
+        }
+        double total = (System.nanoTime() - t0) / 1e9;
+        ObjectNode o = om.createObjectNode();
+        o.put("model", name);
+        o.put("steps", opt.repeats());
+        o.put("step_s", total / opt.repeats());
+        o.put("ops_s", p.opSeconds() / opt.repeats());
+        o.put("between_ops_s", p.gapSeconds() / opt.repeats());
+        o.put("outside_samediff_s", (total - p.opSeconds() - p.gapSeconds()) / opt.repeats());
+        ArrayNode ops = o.putArray("ops");
+        for (OpProfiler.Entry e : p.entries()) {
+            ObjectNode x = ops.addObject();
+            x.put("op", e.op());
+            x.put("calls_per_step", e.calls() / (double) opt.repeats());
+            x.put("s_per_step", e.nanos() / 1e9 / opt.repeats());
+            x.put("largest_output", e.example());
+        }
+        log.printf(Locale.ROOT, "%n%s: %.3f s/step (ops %.3f, between ops %.3f, outside SameDiff %.3f)%n", name,
+                total / opt.repeats(), p.opSeconds() / opt.repeats(), p.gapSeconds() / opt.repeats(),
+                (total - p.opSeconds() - p.gapSeconds()) / opt.repeats());
+        log.print(p.table(25));
+        m.lm().close();
+        return o;
     }
 
     private static double[] siOverhead(Path dir, SiMode mode, Options opt) {

@@ -20,11 +20,24 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "smaller measurements (no large model, smaller import checkpoint)")
     boolean quick;
 
+    @Option(names = "--profile", description = "instead of the suite: per-op profile of LoRA training steps (where the time goes)")
+    boolean profile;
+
+    @Option(names = "--warmup", paramLabel = "N", description = "untimed steps before timing (default 5 quick, 20 otherwise)")
+    Integer warmup;
+
     @Option(names = "--out", defaultValue = "silora-out/bench", paramLabel = "DIR", description = "work folder (default ${DEFAULT-VALUE})")
     Path out;
 
     @Override
     public Integer call() throws Exception {
+        if (profile) {
+            Bench.Options o = quick ? Bench.Options.quick() : Bench.Options.standard();
+            if (warmup != null) o = new Bench.Options(o.repeats(), warmup, o.batch(), o.seqLen(), o.samples(), o.importBytes(), o.largeModel());
+            ObjectNode p = Bench.profile(o, out, System.err);
+            SiloraMain.json().println(new ObjectMapper().writeValueAsString(p));
+            return 0;
+        }
         ObjectNode r = Bench.run(quick ? Bench.Options.quick() : Bench.Options.standard(), out, System.err);
         if (!json) System.err.print(Bench.table(r));
         SiloraMain.json().println(new ObjectMapper().writeValueAsString(r));

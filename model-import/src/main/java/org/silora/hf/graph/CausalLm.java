@@ -114,10 +114,16 @@ public final class CausalLm implements AutoCloseable {
      */
     @Override
     public void close() {
-        for (org.nd4j.autodiff.samediff.internal.InferenceSession s : graph.sd().getSessions().values()) {
+        closeSessions(graph.sd());
+        SameDiff grad = graph.sd().getFunction("grad");
+        if (grad != null) closeSessions(grad);
+    }
+
+    private static void closeSessions(SameDiff sd) {
+        for (org.nd4j.autodiff.samediff.internal.InferenceSession s : sd.getSessions().values()) {
             if (s.getMmgr() != null) s.getMmgr().close();
         }
-        graph.sd().getSessions().clear();
+        sd.getSessions().clear();
     }
 
     /** Logits {@code [B, T, vocab]} for unpadded rows of equal length. */
