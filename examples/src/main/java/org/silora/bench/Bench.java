@@ -289,6 +289,7 @@ public final class Bench {
                 total / opt.repeats(), p.opSeconds() / opt.repeats(), p.gapSeconds() / opt.repeats(),
                 (total - p.opSeconds() - p.gapSeconds()) / opt.repeats());
         log.print(p.table(25));
+        log.print(p.detailTable(20));
         m.lm().close();
         return o;
     }

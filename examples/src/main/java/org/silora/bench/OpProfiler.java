@@ -36,6 +36,7 @@ public final class OpProfiler extends BaseListener {
 
     private final Map<String, long[]> byOp = new HashMap<>();
     private final Map<String, String> exampleShape = new HashMap<>();
+    private final Map<String, long[]> byShape = new HashMap<>();
     private long opStart;
     private long lastEnd;
     private long gapNanos;
@@ -68,7 +69,24 @@ public final class OpProfiler extends BaseListener {
                 exampleShape.put(name, Arrays.toString(outputs[0].shape()));
             }
         }
+        StringBuilder key = new StringBuilder(name);
+        if (opContext != null) {
+            for (INDArray in : opContext.getInputArrays()) key.append(' ').append(in == null ? "null" : Arrays.toString(in.shape()));
+        }
+        long[] d = byShape.computeIfAbsent(key.toString(), k -> new long[2]);
+        d[0] += dt;
+        d[1]++;
         lastEnd = now;
+    }
+
+    /** The {@code top} (op, input shapes) pairs by time, as Markdown. */
+    public String detailTable(int top) {
+        double total = opNanos + gapNanos;
+        StringBuilder sb = new StringBuilder("| op and input shapes | calls | ms | share |\n|---|---:|---:|---:|\n");
+        byShape.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue()[0], a.getValue()[0])).limit(top)
+                .forEach(e -> sb.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %.1f %% |%n", e.getKey(), e.getValue()[1],
+                        e.getValue()[0] / 1e6, 100 * e.getValue()[0] / total)));
+        return sb.toString();
     }
 
     /** Ends a step: the time until the next op is not counted as a gap. */
@@ -80,6 +98,7 @@ public final class OpProfiler extends BaseListener {
     public void reset() {
         byOp.clear();
         exampleShape.clear();
+        byShape.clear();
         gapNanos = 0;
         opNanos = 0;
         lastEnd = 0;

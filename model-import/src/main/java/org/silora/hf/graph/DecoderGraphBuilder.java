@@ -44,6 +44,7 @@ public abstract class DecoderGraphBuilder {
     private SDVariable ropeCos;
     private SDVariable ropeSin;
     private SDVariable rotation;
+    private final java.util.Map<Integer, SDVariable[]> ropeTiled = new java.util.HashMap<>();
     private boolean trainable;
 
     protected DecoderGraphBuilder(ModelConfig config, Weights weights, LinearFactory linearFactory) {
@@ -169,8 +170,8 @@ public abstract class DecoderGraphBuilder {
         int d = config.headDim();
         int groups = heads / kvHeads;
 
-        SDVariable qh = rope(split(linear(prefix + q, x, hidden, heads * d, bias), heads));   // [B,T,H,D]
-        SDVariable kh = rope(split(linear(prefix + k, x, hidden, kvHeads * d, bias), kvHeads));
+        SDVariable qh = rope(split(linear(prefix + q, x, hidden, heads * d, bias), heads), heads);   // [B,T,H,D]
+        SDVariable kh = rope(split(linear(prefix + k, x, hidden, kvHeads * d, bias), kvHeads), kvHeads);
         SDVariable vh = split(linear(prefix + v, x, hidden, kvHeads * d, bias), kvHeads);
 
         qh = sd.permute(qh, 0, 2, 1, 3);   // [B,H,T,D]
@@ -195,10 +196,17 @@ public abstract class DecoderGraphBuilder {
         return sd.reshape(x, shape(batch, seq, lit(n), lit(config.headDim())));
     }
 
-    /** {@code x·cos + (x·R)·sin} on {@code [B, T, n, D]}. */
-    private SDVariable rope(SDVariable x) {
+    /**
+     * {@code x·cos + (x·R)·sin} on {@code [B, T, n, D]}. The {@code [B, T, 1, D]} tables are tiled to the full
+     * {@code [B, T, n, D]} once per graph and head count: multiplying by a broadcast table made every backward
+     * pass reduce a gradient for the table over the heads (M2.1's broadcast {@code multiply_bp}), which nobody
+     * needs and which cost 15 % of a d 512 LoRA step.
+     */
+    private SDVariable rope(SDVariable x, int n) {
+        SDVariable[] t = n == 1 ? new SDVariable[]{ropeCos, ropeSin}
+                : ropeTiled.computeIfAbsent(n, k -> new SDVariable[]{sd.tile(ropeCos, 1, 1, k, 1), sd.tile(ropeSin, 1, 1, k, 1)});
         SDVariable rotated = sd.reshape(sd.mmul(sd.reshape(x, -1, config.headDim()), rotation), sd.shape(x));
-        return x.mul(ropeCos).add(rotated.mul(ropeSin));
+        return x.mul(t[0]).add(rotated.mul(t[1]));
     }
 
     private SDVariable lit(long v) {
