@@ -130,6 +130,9 @@ public final class Bench {
             root.put("mfu_large", b.get("mfu").asDouble());
         }
 
+        // 2b. thread settings side by side (child JVMs)
+        root.set("thread_settings", threadComparison(om, opt, work, log));
+
         // 3. SI overhead (interleaved with and without recording, same model and batches)
         log.println("bench: SI overhead");
         ObjectNode si = root.putObject("si_overhead");
@@ -145,12 +148,19 @@ public final class Bench {
         ObjectNode imp = root.putObject("importance");
         List<int[]> rows = syntheticRows(ModelConfigs.load(llamaDir).vocabSize(), opt.samples(), opt.seqLen(), 3);
         double fisherSeconds;
+        double fisherBatchedSeconds;
         FisherInformation fisher;
         try (FisherEstimator fe = FisherEstimator.of(llamaDir)) {
-            fe.compute(rows.subList(0, Math.min(8, rows.size())), opt.batch(), (d, t) -> { });   // warm-up
+            // EWC's per-sample Fisher as its reference implementations compute it: one backward pass per sample
+            fe.compute(rows.subList(0, 4), 1, (d, t) -> { });   // warm-up
             long t0 = System.nanoTime();
-            fisher = fe.compute(rows, opt.batch(), (d, t) -> { });
+            fisher = fe.compute(rows, 1, (d, t) -> { });
             fisherSeconds = (System.nanoTime() - t0) / 1e9;
+            // the same per-sample Fisher from batched passes (δ_sᵀ·x_s per sample), as `silora fisher` runs it
+            fe.compute(rows.subList(0, Math.min(opt.batch(), rows.size())), opt.batch(), (d, t) -> { });   // warm-up
+            long t1 = System.nanoTime();
+            fe.compute(rows, opt.batch(), (d, t) -> { });
+            fisherBatchedSeconds = (System.nanoTime() - t1) / 1e9;
         }
         LoraModel nuModel = LoraModel.create(llamaDir, LoraConfig.builder().build(), 1);
         LoraTrainer nu = new LoraTrainer(nuModel, TrainingOptions.builder().batchSize(opt.batch()).epochs(1).build());
@@ -164,8 +174,13 @@ public final class Bench {
         nuModel.lm().close();
         imp.put("samples", rows.size());
         imp.put("fisher_seconds", fisherSeconds);
+        imp.put("fisher_method", "one backward pass per sample (EWC reference implementations)");
+        imp.put("fisher_batched_seconds", fisherBatchedSeconds);
+        imp.put("fisher_batched_method", "per-sample gradients as delta_s^T x_s from batched passes of " + opt.batch());
         imp.put("si_nu_seconds", siSeconds);
+        imp.put("si_nu_batch", opt.batch());
         root.put("importance_speedup", fisherSeconds / siSeconds);
+        root.put("importance_speedup_batched", fisherBatchedSeconds / siSeconds);
         long fisherBytes = fisher.valueBytes(DType.F32);
         imp.put("fisher_bytes", fisherBytes);
         imp.put("omega_bytes_f32", omega.omegaBytes(DType.F32));
@@ -245,6 +260,79 @@ public final class Bench {
             arr.add(profileOne(om, "synthetic LLaMA d512 x 8 layers", big, Pretraining.initialWeights(big, 1), null, opt, log));
         }
         return root;
+    }
+
+    /**
+     * Median LoRA step time of the shipped tiny LLaMA (and, with {@code large}, the synthetic d512 × 8 model) under
+     * this JVM's thread settings: what {@link #threadSettings} runs in child JVMs.
+     */
+    public static ObjectNode stepTimes(Options opt, Path work, boolean large) throws IOException {
+        ObjectMapper om = new ObjectMapper();
+        ObjectNode o = om.createObjectNode();
+        Path llamaDir = ShippedModels.extract("tiny-llama", work.resolve("models"));
+        o.put("tiny_step_s", stepTime(ModelConfigs.load(llamaDir), null, llamaDir, opt));
+        if (large) {
+            LlamaConfig big = largeConfig();
+            o.put("large_step_s", stepTime(big, Pretraining.initialWeights(big, 1), null, opt));
+        }
+        return o;
+    }
+
+    private static double stepTime(ModelConfig cfg, Map<String, INDArray> weights, Path dir, Options opt) {
+        LoraConfig lc = LoraConfig.builder().build();
+        LoraModel m = dir != null ? LoraModel.create(dir, lc, 1) : LoraModel.create(cfg, Weights.of(weights), lc, 1);
+        LoraTrainer t = new LoraTrainer(m, TrainingOptions.builder().batchSize(opt.batch()).build());
+        TokenBatch batch = new TokenBatch(syntheticRows(cfg.vocabSize(), opt.batch(), opt.seqLen() + 1, 7));
+        Stat s = time(opt.warmup(), opt.repeats(), () -> t.step(List.of(batch)));
+        m.lm().close();
+        return s.median();
+    }
+
+    /** Thread settings measured side by side, each in its own JVM (OpenMP and OpenBLAS read them at load time). */
+    record ThreadSetting(String name, Map<String, String> env) {
+    }
+
+    static List<ThreadSetting> threadSettings() {
+        String cores = Integer.toString(Runtime.getRuntime().availableProcessors());
+        return List.of(
+                new ThreadSetting("ND4J defaults (busy-waiting OpenMP, spinning OpenBLAS)", Map.of("OMP_NUM_THREADS", cores)),
+                new ThreadSetting("OMP_WAIT_POLICY=PASSIVE", Map.of("OMP_WAIT_POLICY", "PASSIVE", "OMP_NUM_THREADS", cores)),
+                new ThreadSetting("PASSIVE + OPENBLAS_THREAD_TIMEOUT=4 (the CLI's default)",
+                        Map.of("OMP_WAIT_POLICY", "PASSIVE", "OMP_NUM_THREADS", cores, "OPENBLAS_THREAD_TIMEOUT", "4")),
+                new ThreadSetting("1 OpenMP thread, PASSIVE, OPENBLAS_THREAD_TIMEOUT=4",
+                        Map.of("OMP_WAIT_POLICY", "PASSIVE", "OMP_NUM_THREADS", "1", "OPENBLAS_THREAD_TIMEOUT", "4")));
+    }
+
+    private static ArrayNode threadComparison(ObjectMapper om, Options opt, Path work, PrintStream log) {
+        ArrayNode out = om.createArrayNode();
+        for (ThreadSetting ts : threadSettings()) {
+            log.println("bench: thread settings, " + ts.name());
+            List<String> cmd = new ArrayList<>();
+            cmd.add(ProcessHandle.current().info().command().orElse("java"));
+            cmd.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
+            cmd.add("-cp");
+            cmd.add(System.getProperty("java.class.path"));
+            cmd.add("org.silora.cli.SiloraMain");
+            cmd.addAll(List.of("bench", "--step-times", "--out", work.toString()));
+            if (!opt.largeModel()) cmd.add("--quick");
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD);
+            for (String k : List.of("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT")) pb.environment().remove(k);
+            pb.environment().putAll(ts.env());
+            pb.environment().put("SILORA_THREADS_SET", "1");   // no relaunch: measure exactly these settings
+            ObjectNode row = out.addObject();
+            row.put("setting", ts.name());
+            row.set("env", om.valueToTree(ts.env()));
+            try {
+                Process p = pb.start();
+                String stdout = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+                if (p.waitFor() != 0) throw new IOException("exit " + p.exitValue());
+                String last = stdout.substring(stdout.lastIndexOf('\n') + 1);
+                row.setAll((ObjectNode) om.readTree(last));
+            } catch (IOException | InterruptedException | RuntimeException e) {
+                row.put("error", String.valueOf(e.getMessage()));
+            }
+        }
+        return out;
     }
 
     static LlamaConfig largeConfig() {
@@ -424,11 +512,20 @@ public final class Bench {
         if (r.has("mfu_large")) sb.append(String.format(Locale.ROOT, "| mfu (d512 × 8) | %.3f | ≥ 0.30 |%n", r.get("mfu_large").asDouble()));
         sb.append(String.format(Locale.ROOT, "| si_overhead paper / exact | %.3f / %.3f | ≤ 1.10 |%n",
                 r.get("si_overhead").get("paper").asDouble(), r.get("si_overhead").get("exact").asDouble()));
-        sb.append(String.format(Locale.ROOT, "| importance_speedup | %.2f | ≥ 20 |%n", r.get("importance_speedup").asDouble()));
+        sb.append(String.format(Locale.ROOT, "| importance_speedup (Fisher: one backward per sample) | %.2f | ≥ 20 |%n", r.get("importance_speedup").asDouble()));
+        sb.append(String.format(Locale.ROOT, "| importance_speedup_batched (Fisher: batched δᵀx) | %.2f | |%n", r.get("importance_speedup_batched").asDouble()));
         sb.append(String.format(Locale.ROOT, "| importance_storage_ratio f32 / f16 | %.3f / %.3f | ≤ 0.15 |%n",
                 r.get("importance_storage_ratio").get("f32").asDouble(), r.get("importance_storage_ratio").get("f16").asDouble()));
         sb.append(String.format(Locale.ROOT, "| import_gb_per_s | %.2f | ≥ 0.5 |%n", r.get("import_gb_per_s").asDouble()));
         sb.append(String.format(Locale.ROOT, "| peak_rss_mb | %d | |%n", r.get("peak_rss_mb").asLong()));
+        if (r.has("thread_settings")) {
+            sb.append("\n| thread setting | tiny-llama step s | d512 × 8 step s |\n|---|---:|---:|\n");
+            for (var row : r.get("thread_settings")) {
+                sb.append(String.format(Locale.ROOT, "| %s | %s | %s |%n", row.get("setting").asText(),
+                        row.has("tiny_step_s") ? String.format(Locale.ROOT, "%.3f", row.get("tiny_step_s").asDouble()) : row.path("error").asText("–"),
+                        row.has("large_step_s") ? String.format(Locale.ROOT, "%.3f", row.get("large_step_s").asDouble()) : "–"));
+            }
+        }
         return sb.toString();
     }
 }

@@ -23,6 +23,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--profile", description = "instead of the suite: per-op profile of LoRA training steps (where the time goes)")
     boolean profile;
 
+    @Option(names = "--step-times", hidden = true, description = "only the LoRA step times under this JVM's thread settings (used by the suite's child JVMs)")
+    boolean stepTimes;
+
     @Option(names = "--warmup", paramLabel = "N", description = "untimed steps before timing (default 5 quick, 20 otherwise)")
     Integer warmup;
 
@@ -31,6 +34,11 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (stepTimes) {
+            Bench.Options o = quick ? Bench.Options.quick() : Bench.Options.standard();
+            SiloraMain.json().println(new ObjectMapper().writeValueAsString(Bench.stepTimes(o, out, !quick)));
+            return 0;
+        }
         if (profile) {
             Bench.Options o = quick ? Bench.Options.quick() : Bench.Options.standard();
             if (warmup != null) o = new Bench.Options(o.repeats(), warmup, o.batch(), o.seqLen(), o.samples(), o.importBytes(), o.largeModel());

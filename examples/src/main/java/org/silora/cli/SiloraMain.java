@@ -147,6 +147,9 @@ public final class SiloraMain implements Runnable {
         pb.environment().put(THREADS_SET, "1");
         pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
         pb.environment().putIfAbsent("OMP_NUM_THREADS", Integer.toString(Runtime.getRuntime().availableProcessors()));
+        // OpenBLAS's own worker threads spin (sched_yield) for ~2^28 cycles after each gemm; on 2 cores that spinning
+        // took a third of the CPU samples of a training step away from ND4J's elementwise loops
+        pb.environment().putIfAbsent("OPENBLAS_THREAD_TIMEOUT", "4");
         try {
             Process p = pb.start();
             Runtime.getRuntime().addShutdownHook(new Thread(p::destroy));
