@@ -40,10 +40,56 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, List<Strin
         for (String t : targetModules) {
             if (t == null || t.isBlank()) throw new IllegalArgumentException("empty target module name");
         }
-        if (targetModulesRegex != null) Pattern.compile(targetModulesRegex);   // fails with the regex error
+        if (targetModulesRegex != null) {
+            try {
+                Pattern.compile(targetModulesRegex);
+            } catch (java.util.regex.PatternSyntaxException e) {
+                // the JDK's message spans three lines (pattern and a caret); keep ours to one
+                throw new IllegalArgumentException("target_modules is not a valid regular expression: " + e.getDescription()
+                        + " at index " + e.getIndex());
+            }
+        }
         Objects.requireNonNull(initLoraWeights, "initLoraWeights");
         if (baseModelNameOrPath == null) baseModelNameOrPath = "";
     }
+
+    /**
+     * Full match of an adapter's {@code target_modules} regex against a module name, as peft's {@code re.fullmatch},
+     * with a bound on the work: the regex comes from a file, and a pattern such as {@code (a+)+$} backtracks
+     * exponentially. A name is read at most {@value #REGEX_BUDGET} characters' worth before the regex is refused.
+     */
+    static boolean matchesWithBudget(String regex, String name) {
+        CharSequence bounded = new CharSequence() {
+            private long reads;
+
+            @Override
+            public int length() {
+                return name.length();
+            }
+
+            @Override
+            public char charAt(int index) {
+                if (++reads > REGEX_BUDGET) {
+                    throw new IllegalArgumentException("target_modules regex '" + regex + "' takes too long to match '" + name
+                            + "' (catastrophic backtracking?)");
+                }
+                return name.charAt(index);
+            }
+
+            @Override
+            public CharSequence subSequence(int start, int end) {
+                return name.subSequence(start, end);
+            }
+
+            @Override
+            public String toString() {
+                return name;
+            }
+        };
+        return Pattern.compile(regex).matcher(bounded).matches();
+    }
+
+    private static final long REGEX_BUDGET = 1_000_000;
 
     /** The scaling s applied to B·A. */
     public double scaling() {
@@ -52,7 +98,7 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, List<Strin
 
     /** Whether the module of this Hugging Face name gets a LoRA (peft's matching rules). */
     public boolean matches(String moduleName) {
-        if (targetModulesRegex != null) return Pattern.matches(targetModulesRegex, moduleName);
+        if (targetModulesRegex != null) return matchesWithBudget(targetModulesRegex, moduleName);
         for (String t : targetModules) {
             if (moduleName.equals(t) || moduleName.endsWith("." + t)) return true;
         }
