@@ -61,6 +61,13 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--dtype", defaultValue = "BF16") DType dtype;
     @Option(names = "--seed", defaultValue = "42") long seed;
 
+    @Option(names = "--checkpoint-every", defaultValue = "0", paramLabel = "N",
+            description = "save all weights, Adam moments and the data position into OUT/checkpoint every N steps (0: never)")
+    int checkpointEvery;
+
+    @Option(names = "--resume", description = "continue from OUT/checkpoint (same data, options and seed as the killed run)")
+    boolean resume;
+
     @Override
     public Integer call() throws Exception {
         boolean llama = switch (arch.toLowerCase(Locale.ROOT)) {
@@ -96,9 +103,13 @@ final class PretrainCommand implements Callable<Integer> {
                 arch, rows.size(), seqLen, Pretraining.variables(lm).stream()
                         .mapToLong(n -> lm.sameDiff().getArrForVarName(n).length()).sum(), unigram);
         TrainingOptions opts = TrainingOptions.builder().learningRate(lr).batchSize(batchSize).epochs(epochs).seed(seed).build();
+        LoraTrainer trainer = LoraTrainer.forVariables(lm, Pretraining.variables(lm), opts);
+        Path checkpoint = out.resolve("checkpoint");
+        if (resume) trainer.resume(checkpoint);
+        if (checkpointEvery > 0) trainer.checkpointEvery(checkpoint, checkpointEvery, Map.of("command", "pretrain"));
         TrainingResult r;
         try (ProgressBar bar = new ProgressBar("pretrain", 0)) {
-            r = Pretraining.train(lm, rows, opts, (s, total, loss) -> bar.update(s, total, String.format(Locale.ROOT, "loss %.3f", loss)));
+            r = trainer.train(rows, (s, total, loss) -> bar.update(s, total, String.format(Locale.ROOT, "loss %.3f", loss)));
         }
         double heldPpl = Math.exp(LoraTrainer.meanLoss(lm, heldRows, batchSize));
         Map<String, String> meta = new LinkedHashMap<>();
@@ -107,6 +118,7 @@ final class PretrainCommand implements Callable<Integer> {
         meta.put("silora.unigram_ppl", String.format(Locale.ROOT, "%.2f", unigram));
         meta.put("silora.seed", Long.toString(seed));
         Pretraining.save(lm, cfg, out, dtype, meta, ids);
+        TrainOptions.dropCheckpoint(out);
 
         ObjectMapper om = new ObjectMapper();
         ObjectNode o = om.createObjectNode();

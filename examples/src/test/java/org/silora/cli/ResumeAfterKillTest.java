@@ -57,14 +57,53 @@ class ResumeAfterKillTest extends CapturedCli {
         assertFalse(Files.exists(whole.resolve("checkpoint/trainer-state.safetensors")), "a finished run removes its checkpoint");
 
         Path killed = tmp.resolve("killed");
+        killAfterCheckpoint(args, killed, "adapter_model.safetensors");
+
+        List<String> r = new ArrayList<>(args);
+        r.addAll(List.of("--out", killed.toString(), "--resume"));
+        assertEquals(0, execute(r.toArray(String[]::new)), err.toString());
+
+        assertSameTensors(whole, killed, "adapter_model.safetensors", "importance.safetensors");
+    }
+
+    /** The same for {@code pretrain}: every weight of the resumed model equals the uninterrupted one. */
+    @Test
+    void killedAndResumedPretrainingEqualsUninterruptedRun() throws Exception {
+        Path text = tmp.resolve("general.txt");
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 30; i++) {
+            sb.append("Paragraph ").append(i).append(": the committee said the city would pay for the roads, and the county agreed ")
+                    .append("to share the work before the end of the year.\n\n");
+        }
+        Files.writeString(text, sb.toString());
+        List<String> args = List.of("pretrain", "--arch", "llama", "--data", text.toString(), "--heldout", text.toString(),
+                "--vocab", "300", "--hidden", "32", "--layers", "2", "--heads", "4", "--kv-heads", "2", "--intermediate", "64",
+                "--seq-len", "16", "--batch-size", "2", "--epochs", "3", "--dtype", "F32", "--checkpoint-every", "3");
+        Path whole = tmp.resolve("whole");
+        List<String> a = new ArrayList<>(args);
+        a.addAll(List.of("--out", whole.toString()));
+        assertEquals(0, execute(a.toArray(String[]::new)), err.toString());
+        assertFalse(Files.exists(whole.resolve("checkpoint/trainer-state.safetensors")), "a finished run removes its checkpoint");
+
+        Path killed = tmp.resolve("killed");
+        killAfterCheckpoint(args, killed, "model.safetensors");
+        List<String> r = new ArrayList<>(args);
+        r.addAll(List.of("--out", killed.toString(), "--resume"));
+        assertEquals(0, execute(r.toArray(String[]::new)), err.toString());
+        assertSameTensors(whole, killed, "model.safetensors");
+    }
+
+    /** Runs {@code args --out out} in a child JVM and SIGKILLs it once a checkpoint holds at least 6 steps. */
+    private void killAfterCheckpoint(List<String> args, Path out, String notYetWritten) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
                 "-cp", System.getProperty("java.class.path"), SiloraMain.class.getName()));
         cmd.addAll(args);
-        cmd.addAll(List.of("--out", killed.toString()));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("child.log").toFile());
+        cmd.addAll(List.of("--out", out.toString()));
+        Path log = tmp.resolve(out.getFileName() + "-child.log");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("SILORA_NO_RELAUNCH", "1");
         Process child = pb.start();
-        Path state = killed.resolve("checkpoint/trainer-state.safetensors");
+        Path state = out.resolve("checkpoint/trainer-state.safetensors");
         int savedSteps = 0;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (child.isAlive() && System.nanoTime() < deadline) {
@@ -78,17 +117,15 @@ class ResumeAfterKillTest extends CapturedCli {
             }
             Thread.sleep(20);
         }
-        assertTrue(child.isAlive(), "the child finished before it could be killed: " + Files.readString(tmp.resolve("child.log")));
+        assertTrue(child.isAlive(), "the child finished before it could be killed: " + Files.readString(log));
         child.destroyForcibly();   // SIGKILL
         child.waitFor(30, TimeUnit.SECONDS);
         assertTrue(savedSteps >= 6, "a checkpoint was written before the kill");
-        assertFalse(Files.exists(killed.resolve("adapter_model.safetensors")), "the killed run wrote no adapter");
+        assertFalse(Files.exists(out.resolve(notYetWritten)), "the killed run wrote no " + notYetWritten);
+    }
 
-        List<String> r = new ArrayList<>(args);
-        r.addAll(List.of("--out", killed.toString(), "--resume"));
-        assertEquals(0, execute(r.toArray(String[]::new)), err.toString());
-
-        for (String file : new String[]{"adapter_model.safetensors", "importance.safetensors"}) {
+    private static void assertSameTensors(Path whole, Path killed, String... files) {
+        for (String file : files) {
             try (SafetensorsFile x = SafetensorsFile.open(whole.resolve(file)); SafetensorsFile y = SafetensorsFile.open(killed.resolve(file))) {
                 assertEquals(x.tensors().keySet(), y.tensors().keySet());
                 for (String k : x.tensors().keySet()) {
