@@ -66,60 +66,49 @@ class FilesFuzzTest {
         }
     }
 
-    @FuzzTest(maxDuration = "20s")
-    void adapterWeightsRejectOrRead(byte[] data) throws IOException {
-        Path f = temp("adapter_model.safetensors", data);
+    private interface Reader {
+        void read(Path file) throws IOException;
+    }
+
+    /** Writes {@code data} as {@code name} in a fresh folder and reads it; only a one-line rejection may come back. */
+    private static void rejectsOrReads(String name, byte[] data, Reader reader) throws IOException {
+        Path f = temp(name, data);
         try {
-            Files.writeString(f.resolveSibling("adapter_config.json"), VALID_ADAPTER_CONFIG);
-            PeftAdapters.readConfig(f.getParent());
-            PeftAdapters.readFactors(f.getParent());
+            reader.read(f);
         } catch (ModelFormatException e) {
             oneLine(e);
         } finally {
             delete(f.getParent());
         }
+    }
+
+    @FuzzTest(maxDuration = "20s")
+    void adapterWeightsRejectOrRead(byte[] data) throws IOException {
+        rejectsOrReads("adapter_model.safetensors", data, f -> {
+            Files.writeString(f.resolveSibling("adapter_config.json"), VALID_ADAPTER_CONFIG);
+            PeftAdapters.readConfig(f.getParent());
+            PeftAdapters.readFactors(f.getParent());
+        });
     }
 
     @FuzzTest(maxDuration = "20s")
     void adapterConfigRejectsOrReads(byte[] data) throws IOException {
-        Path f = temp("adapter_config.json", data);
-        try {
-            PeftAdapters.readConfig(f.getParent());
-        } catch (ModelFormatException e) {
-            oneLine(e);
-        } finally {
-            delete(f.getParent());
-        }
+        rejectsOrReads("adapter_config.json", data, f -> PeftAdapters.readConfig(f.getParent()));
     }
 
     @FuzzTest(maxDuration = "20s")
     void importanceFileRejectsOrReads(byte[] data) throws IOException {
-        Path f = temp("importance.safetensors", data);
-        try {
-            Importance.load(f);
-        } catch (ModelFormatException e) {
-            oneLine(e);
-        } finally {
-            delete(f.getParent());
-        }
+        rejectsOrReads("importance.safetensors", data, Importance::load);
     }
 
     @FuzzTest(maxDuration = "20s")
     void fisherFileRejectsOrReads(byte[] data) throws IOException {
-        Path f = temp("fisher.safetensors", data);
-        try {
-            FisherInformation.load(f);
-        } catch (ModelFormatException e) {
-            oneLine(e);
-        } finally {
-            delete(f.getParent());
-        }
+        rejectsOrReads("fisher.safetensors", data, FisherInformation::load);
     }
 
     @FuzzTest(maxDuration = "20s")
     void datasetLoadersRejectOrLoad(byte[] data) throws IOException {
-        Path f = temp("data.jsonl", data);
-        try {
+        rejectsOrReads("data.jsonl", data, f -> {
             for (String task : List.of("sciq", "piqa", "medmcqa")) {
                 for (boolean skip : new boolean[]{false, true}) {
                     try {
@@ -129,26 +118,17 @@ class FilesFuzzTest {
                     }
                 }
             }
-            try {
-                TextCorpus.read(f, 1000);
-            } catch (ModelFormatException e) {
-                oneLine(e);
-            }
-        } finally {
-            delete(f.getParent());
-        }
+            TextCorpus.read(f, 1000);
+        });
     }
 
     @FuzzTest(maxDuration = "20s")
     void pileReaderRejectsOrReads(byte[] data) throws IOException {
-        Path f = temp("pile.jsonl.zst", data);
-        try (Stream<String> docs = PileJsonlZst.documents(f)) {
-            docs.limit(1000).forEach(String::length);
-        } catch (ModelFormatException e) {
-            oneLine(e);
-        } finally {
-            delete(f.getParent());
-        }
+        rejectsOrReads("pile.jsonl.zst", data, f -> {
+            try (Stream<String> docs = PileJsonlZst.documents(f)) {
+                docs.limit(1000).forEach(String::length);
+            }
+        });
     }
 
     /** Writes the seed corpus: valid files of each kind, made by this project's own writers. */

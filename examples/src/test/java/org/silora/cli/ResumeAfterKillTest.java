@@ -32,15 +32,9 @@ class ResumeAfterKillTest extends CapturedCli {
 
     @Test
     void killedAndResumedRunEqualsUninterruptedRun() throws Exception {
-        Path text = tmp.resolve("general.txt");
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 40; i++) {
-            sb.append("Paragraph ").append(i).append(": the committee said the city would pay for the roads, and the county agreed ")
-                    .append("to share the work before the end of the year.\n\n");
-        }
-        Files.writeString(text, sb.toString());
+        Path text = generalText(40);
         Path model = tmp.resolve("model");
-        BpeTrainer.train(List.of(sb.toString()), BpeTrainer.Options.llama(300), model);
+        BpeTrainer.train(List.of(Files.readString(text)), BpeTrainer.Options.llama(300), model);
         int vocab;
         try (HfTokenizer tok = HfTokenizer.load(model)) {
             vocab = tok.vocabSize();
@@ -50,12 +44,7 @@ class ResumeAfterKillTest extends CapturedCli {
         List<String> args = new ArrayList<>(List.of("train-general", "--model", model.toString(), "--data", text.toString(),
                 "--seq-len", "16", "--batch-size", "2", "--epochs", "3", "--lr", "3e-3", "--r", "4", "--checkpoint-every", "3"));
 
-        Path whole = tmp.resolve("whole");
-        List<String> a = new ArrayList<>(args);
-        a.addAll(List.of("--out", whole.toString()));
-        assertEquals(0, execute(a.toArray(String[]::new)), err.toString());
-        assertFalse(Files.exists(whole.resolve("checkpoint/trainer-state.safetensors")), "a finished run removes its checkpoint");
-
+        Path whole = uninterrupted(args);
         Path killed = tmp.resolve("killed");
         killAfterCheckpoint(args, killed, "adapter_model.safetensors");
 
@@ -69,28 +58,38 @@ class ResumeAfterKillTest extends CapturedCli {
     /** The same for {@code pretrain}: every weight of the resumed model equals the uninterrupted one. */
     @Test
     void killedAndResumedPretrainingEqualsUninterruptedRun() throws Exception {
-        Path text = tmp.resolve("general.txt");
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 30; i++) {
-            sb.append("Paragraph ").append(i).append(": the committee said the city would pay for the roads, and the county agreed ")
-                    .append("to share the work before the end of the year.\n\n");
-        }
-        Files.writeString(text, sb.toString());
+        Path text = generalText(30);
         List<String> args = List.of("pretrain", "--arch", "llama", "--data", text.toString(), "--heldout", text.toString(),
                 "--vocab", "300", "--hidden", "32", "--layers", "2", "--heads", "4", "--kv-heads", "2", "--intermediate", "64",
                 "--seq-len", "16", "--batch-size", "2", "--epochs", "3", "--dtype", "F32", "--checkpoint-every", "3");
-        Path whole = tmp.resolve("whole");
-        List<String> a = new ArrayList<>(args);
-        a.addAll(List.of("--out", whole.toString()));
-        assertEquals(0, execute(a.toArray(String[]::new)), err.toString());
-        assertFalse(Files.exists(whole.resolve("checkpoint/trainer-state.safetensors")), "a finished run removes its checkpoint");
-
+        Path whole = uninterrupted(args);
         Path killed = tmp.resolve("killed");
         killAfterCheckpoint(args, killed, "model.safetensors");
         List<String> r = new ArrayList<>(args);
         r.addAll(List.of("--out", killed.toString(), "--resume"));
         assertEquals(0, execute(r.toArray(String[]::new)), err.toString());
         assertSameTensors(whole, killed, "model.safetensors");
+    }
+
+    private Path generalText(int paragraphs) throws java.io.IOException {
+        Path text = tmp.resolve("general.txt");
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < paragraphs; i++) {
+            sb.append("Paragraph ").append(i).append(": the committee said the city would pay for the roads, and the county agreed ")
+                    .append("to share the work before the end of the year.\n\n");
+        }
+        Files.writeString(text, sb.toString());
+        return text;
+    }
+
+    /** Runs {@code args --out whole} in this JVM to the end; the finished run leaves no checkpoint. */
+    private Path uninterrupted(List<String> args) throws java.io.IOException {
+        Path whole = tmp.resolve("whole");
+        List<String> a = new ArrayList<>(args);
+        a.addAll(List.of("--out", whole.toString()));
+        assertEquals(0, execute(a.toArray(String[]::new)), err.toString());
+        assertFalse(Files.exists(whole.resolve("checkpoint/trainer-state.safetensors")), "a finished run removes its checkpoint");
+        return whole;
     }
 
     /** Runs {@code args --out out} in a child JVM and SIGKILLs it once a checkpoint holds at least 6 steps. */
