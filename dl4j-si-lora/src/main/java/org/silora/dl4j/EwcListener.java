@@ -86,6 +86,22 @@ public final class EwcListener extends ImportanceListener {
     }
 
     /** The running task's Fisher estimate so far (a copy), or null before its first gradient. */
+    @Override
+    java.util.Map<String, INDArray> runningState() {
+        return fisher == null ? java.util.Map.of() : java.util.Map.of("fisher", fisher);
+    }
+
+    @Override
+    long runningCount() {
+        return count;
+    }
+
+    @Override
+    void restoreRunningState(java.util.Map<String, INDArray> state, long count) {
+        fisher = state.get("fisher");
+        this.count = fisher == null ? 0 : count;
+    }
+
     public INDArray fisher() {
         return fisher == null ? null : fisher.dup();
     }

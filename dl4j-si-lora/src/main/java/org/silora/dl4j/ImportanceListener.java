@@ -9,9 +9,15 @@ import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.silora.hf.ModelFormatException;
+import org.silora.hf.safetensors.DType;
+import org.silora.hf.safetensors.SafetensorsFile;
+import org.silora.hf.safetensors.SafetensorsWriter;
+import org.silora.hf.safetensors.TensorInfo;
 import org.silora.si.LayerWeighting;
 import org.silora.si.SiMath;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -29,6 +35,7 @@ import java.util.Map;
  */
 public abstract class ImportanceListener extends BaseTrainingListener {
 
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
     private final String id;
     private final LayerWeighting layerWeighting;
     private INDArray importance;
@@ -58,26 +65,132 @@ public abstract class ImportanceListener extends BaseTrainingListener {
             INDArray task = endTaskImportance(flat);
             importance = importance == null ? task : importance.addi(task);
             anchor = flat.dup();
-            INDArray weighted = importance;
             Map<String, long[]> ranges = layerRanges(model);
             if (layerWeighting != null && !ranges.isEmpty()) {
                 double[] norms = new double[ranges.size()];
                 int i = 0;
                 for (long[] r : ranges.values()) norms[i++] = importance.get(NDArrayIndex.interval(r[0], r[0] + r[1])).norm2Number().doubleValue();
                 double[] w = SiMath.layerWeights(norms, layerWeighting);
-                weighted = importance.dup();
                 Map<String, Double> lw = new LinkedHashMap<>();
                 i = 0;
-                for (Map.Entry<String, long[]> e : ranges.entrySet()) {
-                    long[] r = e.getValue();
-                    weighted.get(NDArrayIndex.interval(r[0], r[0] + r[1])).muli(w[i]);
-                    lw.put(e.getKey(), w[i++]);
-                }
+                for (String name : ranges.keySet()) lw.put(name, w[i++]);
                 layerWeights = Collections.unmodifiableMap(lw);
             }
-            checkAttachedOnce(model);
-            ImportanceRegistry.register(id, params, weighted, anchor);
             tasks++;
+            publish(model);
+        }
+    }
+
+    /** Registers Ω (times the layer weights) and the anchor under the id, for the model's parameters. */
+    private void publish(Model model) {
+        checkAttachedOnce(model);
+        INDArray weighted = importance;
+        if (!layerWeights.isEmpty()) {
+            weighted = importance.dup();
+            for (Map.Entry<String, long[]> e : layerRanges(model).entrySet()) {
+                Double w = layerWeights.get(e.getKey());
+                if (w == null) throw new IllegalStateException("no layer weight for layer '" + e.getKey() + "'");
+                long[] r = e.getValue();
+                weighted.get(NDArrayIndex.interval(r[0], r[0] + r[1])).muli(w);
+            }
+        }
+        ImportanceRegistry.register(id, model.params(), weighted, anchor);
+    }
+
+    /** The running task's recording (ω and its start for SI, the Fisher sum for EWC), by name, for a checkpoint. */
+    abstract Map<String, INDArray> runningState();
+
+    /** Counters of the running task (steps, samples), for a checkpoint. */
+    abstract long runningCount();
+
+    abstract void restoreRunningState(Map<String, INDArray> state, long count);
+
+    /**
+     * Saves everything this listener holds (the ended tasks' Ω, anchor, layer weights and task count, and the
+     * running task's recording) atomically into {@code file}, so that a training run checkpointed together with its
+     * network ({@code ModelSerializer.writeModel(net, f, true)}) can resume exactly ({@link #restoreState}).
+     */
+    public void saveState(Path file) {
+        Map<String, INDArray> t = new LinkedHashMap<>();
+        if (importance != null) t.put("importance", importance);
+        if (anchor != null) t.put("anchor", anchor);
+        runningState().forEach((k, v) -> t.put("running/" + k, v));
+        for (Map.Entry<String, INDArray> e : t.entrySet()) {
+            org.silora.lora.NumericalGuard.requireFinite(e.getValue(), e.getKey() + " (listener state not written)");
+        }
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", "silora-listener-state/1");
+        meta.put("listener", getClass().getSimpleName());
+        meta.put("id", id);
+        meta.put("tasks", Integer.toString(tasks));
+        meta.put("running_count", Long.toString(runningCount()));
+        try {
+            meta.put("layer_weights", JSON.writeValueAsString(layerWeights));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        SafetensorsWriter.write(file, meta, t, DType.F32);
+    }
+
+    /**
+     * Restores what {@link #saveState} wrote, into this (new) listener, and registers the importance for
+     * {@code model} (the restored network) so its regularization applies from the next step on.
+     *
+     * @throws ModelFormatException if the file is not such a state, is of another listener kind or id, or does not
+     *                              fit the model's parameter count
+     */
+    public void restoreState(Path file, Model model) {
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            Map<String, String> meta = f.metadata();
+            if (!"silora-listener-state/1".equals(meta.get("format"))) {
+                throw ModelFormatException.of(file, "not a listener state (metadata format is " + meta.get("format") + ")");
+            }
+            if (!getClass().getSimpleName().equals(meta.get("listener")) || !id.equals(meta.get("id"))) {
+                throw ModelFormatException.of(file, "holds the state of " + meta.get("listener") + " '" + meta.get("id")
+                        + "', not of " + getClass().getSimpleName() + " '" + id + "'");
+            }
+            long n = model.params().length();
+            Map<String, INDArray> running = new LinkedHashMap<>();
+            INDArray imp = null;
+            INDArray anc = null;
+            for (TensorInfo ti : f.tensors().values()) {
+                if (ti.numel() != n) {
+                    throw ModelFormatException.of(file, "'" + ti.name() + "' has " + ti.numel() + " values, the model has " + n + " parameters");
+                }
+                INDArray v = f.readFloat(ti.name()).reshape(n);
+                if (ti.name().equals("importance")) imp = v;
+                else if (ti.name().equals("anchor")) anc = v;
+                else if (ti.name().startsWith("running/")) running.put(ti.name().substring("running/".length()), v);
+                else throw ModelFormatException.of(file, "unexpected tensor '" + ti.name() + "'");
+            }
+            if ((imp == null) != (anc == null)) throw ModelFormatException.of(file, "holds only one of importance and anchor");
+            int t;
+            long count;
+            Map<String, Double> lw;
+            try {
+                t = Integer.parseInt(meta.getOrDefault("tasks", "x"));
+                count = Long.parseLong(meta.getOrDefault("running_count", "x"));
+                lw = new LinkedHashMap<>();
+                for (Map.Entry<String, com.fasterxml.jackson.databind.JsonNode> e
+                        : JSON.readTree(meta.getOrDefault("layer_weights", "{}")).properties()) {
+                    if (!e.getValue().isNumber()) throw new IllegalArgumentException("not a number");
+                    lw.put(e.getKey(), e.getValue().asDouble());
+                }
+            } catch (RuntimeException | com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw ModelFormatException.of(file, "metadata 'tasks', 'running_count' or 'layer_weights' is malformed");
+            }
+            importance = imp == null ? null : imp.castTo(model.params().dataType());
+            anchor = anc == null ? null : anc.castTo(model.params().dataType());
+            layerWeights = Collections.unmodifiableMap(lw);
+            tasks = t;
+            Map<String, INDArray> cast = new LinkedHashMap<>();
+            running.forEach((k, v) -> cast.put(k, v.castTo(model.params().dataType())));
+            try {
+                restoreRunningState(cast, count);
+            } catch (IllegalArgumentException e) {
+                throw ModelFormatException.of(file, e.getMessage());
+            }
+            if (importance != null) publish(model);
         }
     }
 

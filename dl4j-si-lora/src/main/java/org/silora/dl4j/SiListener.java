@@ -109,6 +109,31 @@ public final class SiListener extends ImportanceListener {
         return out;
     }
 
+    @Override
+    java.util.Map<String, INDArray> runningState() {
+        java.util.Map<String, INDArray> m = new java.util.LinkedHashMap<>();
+        if (omega != null) {
+            m.put("omega", omega);
+            m.put("task_start", taskStart);
+        }
+        return m;
+    }
+
+    @Override
+    long runningCount() {
+        return steps;
+    }
+
+    @Override
+    void restoreRunningState(java.util.Map<String, INDArray> state, long count) {
+        omega = state.get("omega");
+        taskStart = state.get("task_start");
+        if ((omega == null) != (taskStart == null)) throw new IllegalArgumentException("SI state holds only one of omega and task_start");
+        steps = count;
+        grad = null;
+        before = null;
+    }
+
     /** The path integral ω of the running task so far (a copy), or null before its first step. */
     public INDArray omega() {
         return omega == null ? null : omega.dup();
