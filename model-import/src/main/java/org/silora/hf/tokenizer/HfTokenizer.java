@@ -177,7 +177,13 @@ public final class HfTokenizer implements AutoCloseable {
     public int[] encode(String text, boolean addSpecialTokens) {
         Objects.requireNonNull(text, "text");
         boolean manual = addBos != null;
-        Encoding enc = djl.encode(text, addSpecialTokens && !manual, false);
+        Encoding enc;
+        try {
+            enc = djl.encode(text, addSpecialTokens && !manual, false);
+        } catch (RuntimeException e) {
+            // e.g. a BPE model without unk_token meeting an unknown symbol: a defect of the file, found only now
+            throw ModelFormatException.of(file, "the tokenizers library cannot encode with this tokenizer: " + oneLine(e), e);
+        }
         long[] ids = enc.getIds();
         int before = addSpecialTokens && manual && addBos ? 1 : 0;
         int after = addSpecialTokens && manual && addEos ? 1 : 0;
@@ -214,7 +220,11 @@ public final class HfTokenizer implements AutoCloseable {
             }
             l[i] = ids[i];
         }
-        return djl.decode(l, skipSpecialTokens);
+        try {
+            return djl.decode(l, skipSpecialTokens);
+        } catch (RuntimeException e) {
+            throw ModelFormatException.of(file, "the tokenizers library cannot decode with this tokenizer: " + oneLine(e), e);
+        }
     }
 
     /**
