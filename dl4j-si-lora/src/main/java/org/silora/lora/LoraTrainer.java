@@ -281,8 +281,9 @@ public final class LoraTrainer {
             for (StepListener l : listeners) l.microBatch(index, activations, activationGrads, scale);
             index++;
         }
-        if (penalty != null) {
-            // the task-loss gradient = total − penalty gradient; the penalty depends on A and B only
+        if (penalty != null && !listeners.isEmpty()) {
+            // the task-loss gradient = total − penalty gradient; the penalty depends on A and B only. Only listeners
+            // see it, and it costs a second gradient pass: skipped without listeners (the usual μ phase)
             Map<String, INDArray> penGrads = penaltyGradients(micro.get(0));
             for (String n : trainable) taskGrads.put(n, totalGrads.get(n).sub(penGrads.get(n)));
         } else {
