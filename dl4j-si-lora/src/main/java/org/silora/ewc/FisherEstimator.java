@@ -9,6 +9,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.silora.hf.config.ModelConfig;
 import org.silora.hf.graph.CausalLm;
+import org.silora.hf.graph.StepMemory;
 import org.silora.hf.graph.LinearFactory;
 import org.silora.hf.graph.LinearModule;
 import org.silora.hf.graph.Weights;
@@ -153,6 +154,9 @@ public final class FisherEstimator implements AutoCloseable {
                     f.addi(g.muli(g));
                 }
             }
+            // this batch's SameDiff arrays are no longer needed: the next batch reuses them (see StepMemory)
+            SameDiff grad = sd.getFunction("grad");
+            if (grad != null) StepMemory.install(grad).endStep();
             progress.onBatch(start + b, samples.size());
         }
         for (INDArray f : fisher.values()) f.divi(samples.size());
