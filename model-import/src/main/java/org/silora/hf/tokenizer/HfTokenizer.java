@@ -117,6 +117,7 @@ public final class HfTokenizer implements AutoCloseable {
             throw ModelFormatException.of(file, "not a tokenizer: no \"model\" object");
         }
         Vocab vocab = Vocab.of(file, root);
+        checkPostProcessor(file, root.get("post_processor"), vocab.size());
 
         Path configFile = dir.resolve("tokenizer_config.json");
         JsonNode config = optionalJson(configFile);
@@ -350,6 +351,74 @@ public final class HfTokenizer implements AutoCloseable {
             return id;
         }
         return classDefault == null ? null : vocab.id(classDefault);
+    }
+
+    /**
+     * The checks the {@code tokenizers} library leaves to a panic: a {@code TemplateProcessing} template that names a
+     * special token its {@code special_tokens} map lacks, or an entry whose {@code ids} and {@code tokens} differ in
+     * length, aborts the whole JVM at the first encode (Rust panics cannot cross JNI; found by fuzzing). Also in
+     * {@code Sequence} post-processors.
+     */
+    private static void checkPostProcessor(Path file, JsonNode post, int vocabSize) {
+        if (post == null || post.isNull()) {
+            return;
+        }
+        if (!post.isObject()) {
+            throw ModelFormatException.of(file, "post_processor is not an object");
+        }
+        String type = post.path("type").asText("");
+        if (type.equals("Sequence")) {
+            JsonNode ps = post.path("processors");
+            if (!ps.isArray()) {
+                throw ModelFormatException.of(file, "post_processor Sequence has no \"processors\" list");
+            }
+            for (JsonNode p : ps) {
+                checkPostProcessor(file, p, vocabSize);
+            }
+            return;
+        }
+        if (!type.equals("TemplateProcessing")) {
+            return;
+        }
+        JsonNode specials = post.path("special_tokens");
+        if (!specials.isObject()) {
+            throw ModelFormatException.of(file, "post_processor TemplateProcessing has no \"special_tokens\" object");
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = specials.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            JsonNode ids = e.getValue().path("ids");
+            JsonNode tokens = e.getValue().path("tokens");
+            if (!ids.isArray() || !tokens.isArray() || ids.size() != tokens.size()) {
+                throw ModelFormatException.of(file, "post_processor special token '" + e.getKey()
+                        + "' needs \"ids\" and \"tokens\" lists of equal length");
+            }
+            for (JsonNode id : ids) {
+                if (!id.canConvertToInt() || id.intValue() < 0 || id.intValue() >= vocabSize) {
+                    throw ModelFormatException.of(file, "post_processor special token '" + e.getKey() + "' has id " + id
+                            + " outside the vocabulary [0, " + vocabSize + ")");
+                }
+            }
+        }
+        for (String template : new String[]{"single", "pair"}) {
+            JsonNode pieces = post.path(template);
+            if (pieces.isMissingNode() || pieces.isNull()) {
+                continue;
+            }
+            if (!pieces.isArray()) {
+                throw ModelFormatException.of(file, "post_processor template \"" + template + "\" is not a list");
+            }
+            for (JsonNode piece : pieces) {
+                JsonNode special = piece.get("SpecialToken");
+                if (special == null) {
+                    continue;
+                }
+                String name = special.path("id").asText(null);
+                if (name == null || !specials.has(name)) {
+                    throw ModelFormatException.of(file, "post_processor template \"" + template + "\" names special token '"
+                            + name + "' that special_tokens does not define");
+                }
+            }
+        }
     }
 
     /** The first special token of a TemplateProcessing "single" template, if it comes before the sequence. */
