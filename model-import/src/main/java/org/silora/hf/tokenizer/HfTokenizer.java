@@ -366,23 +366,29 @@ public final class HfTokenizer implements AutoCloseable {
         if (!post.isObject()) {
             throw ModelFormatException.of(file, "post_processor is not an object");
         }
-        String type = post.path("type").asText("");
-        if (type.equals("Sequence")) {
-            JsonNode ps = post.path("processors");
+        // the library picks the variant by the fields present (serde "untagged"), not by "type": so do we
+        if (post.has("processors")) {
+            JsonNode ps = post.get("processors");
             if (!ps.isArray()) {
-                throw ModelFormatException.of(file, "post_processor Sequence has no \"processors\" list");
+                throw ModelFormatException.of(file, "post_processor \"processors\" is not a list");
             }
             for (JsonNode p : ps) {
                 checkPostProcessor(file, p, vocabSize);
             }
-            return;
         }
-        if (!type.equals("TemplateProcessing")) {
+        for (String field : new String[]{"sep", "cls"}) {
+            JsonNode pair = post.get(field);
+            if (pair != null && !(pair.isArray() && pair.size() == 2 && pair.get(1).canConvertToInt()
+                    && pair.get(1).intValue() >= 0 && pair.get(1).intValue() < vocabSize)) {
+                throw ModelFormatException.of(file, "post_processor \"" + field + "\" must be [token, id] with an id in the vocabulary");
+            }
+        }
+        if (!post.has("single") && !post.has("pair") && !post.has("special_tokens")) {
             return;
         }
         JsonNode specials = post.path("special_tokens");
         if (!specials.isObject()) {
-            throw ModelFormatException.of(file, "post_processor TemplateProcessing has no \"special_tokens\" object");
+            throw ModelFormatException.of(file, "post_processor template has no \"special_tokens\" object");
         }
         for (Iterator<Map.Entry<String, JsonNode>> it = specials.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
@@ -402,6 +408,21 @@ public final class HfTokenizer implements AutoCloseable {
         for (String template : new String[]{"single", "pair"}) {
             JsonNode pieces = post.path(template);
             if (pieces.isMissingNode() || pieces.isNull()) {
+                continue;
+            }
+            if (pieces.isTextual()) {
+                // the string form, e.g. "<s> $A:0 </s>": every piece not starting with $ names a special token
+                for (String piece : pieces.asText().trim().split("\\s+")) {
+                    if (piece.isEmpty() || piece.startsWith("$")) {
+                        continue;
+                    }
+                    int colon = piece.lastIndexOf(':');
+                    String name = colon > 0 ? piece.substring(0, colon) : piece;
+                    if (!specials.has(name)) {
+                        throw ModelFormatException.of(file, "post_processor template \"" + template + "\" names special token '"
+                                + name + "' that special_tokens does not define");
+                    }
+                }
                 continue;
             }
             if (!pieces.isArray()) {
