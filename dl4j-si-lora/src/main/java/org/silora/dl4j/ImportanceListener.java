@@ -5,6 +5,7 @@ import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -150,6 +151,7 @@ public abstract class ImportanceListener extends BaseTrainingListener {
                         + "', not of " + getClass().getSimpleName() + " '" + id + "'");
             }
             long n = model.params().length();
+            DataType type = model.params().dataType();
             Map<String, INDArray> running = new LinkedHashMap<>();
             INDArray imp = null;
             INDArray anc = null;
@@ -157,7 +159,7 @@ public abstract class ImportanceListener extends BaseTrainingListener {
                 if (ti.numel() != n) {
                     throw ModelFormatException.of(file, "'" + ti.name() + "' has " + ti.numel() + " values, the model has " + n + " parameters");
                 }
-                INDArray v = f.readFloat(ti.name()).reshape(n);
+                INDArray v = f.readFloat(ti.name()).reshape(n).castTo(type);
                 if (ti.name().equals("importance")) imp = v;
                 else if (ti.name().equals("anchor")) anc = v;
                 else if (ti.name().startsWith("running/")) running.put(ti.name().substring("running/".length()), v);
@@ -179,14 +181,12 @@ public abstract class ImportanceListener extends BaseTrainingListener {
             } catch (RuntimeException | com.fasterxml.jackson.core.JsonProcessingException e) {
                 throw ModelFormatException.of(file, "metadata 'tasks', 'running_count' or 'layer_weights' is malformed");
             }
-            importance = imp == null ? null : imp.castTo(model.params().dataType());
-            anchor = anc == null ? null : anc.castTo(model.params().dataType());
+            importance = imp;
+            anchor = anc;
             layerWeights = Collections.unmodifiableMap(lw);
             tasks = t;
-            Map<String, INDArray> cast = new LinkedHashMap<>();
-            running.forEach((k, v) -> cast.put(k, v.castTo(model.params().dataType())));
             try {
-                restoreRunningState(cast, count);
+                restoreRunningState(running, count);
             } catch (IllegalArgumentException e) {
                 throw ModelFormatException.of(file, e.getMessage());
             }

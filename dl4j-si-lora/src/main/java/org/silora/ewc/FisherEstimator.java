@@ -155,8 +155,7 @@ public final class FisherEstimator implements AutoCloseable {
                 }
             }
             // this batch's SameDiff arrays are no longer needed: the next batch reuses them (see StepMemory)
-            SameDiff grad = sd.getFunction("grad");
-            if (grad != null) StepMemory.install(grad).endStep();
+            StepMemory.endStepOf(sd);
             progress.onBatch(start + b, samples.size());
         }
         for (INDArray f : fisher.values()) f.divi(samples.size());

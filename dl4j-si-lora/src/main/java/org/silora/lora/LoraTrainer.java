@@ -239,8 +239,7 @@ public final class LoraTrainer {
         try {
             return stepOnce(micro);
         } finally {
-            SameDiff grad = sd.getFunction("grad");
-            if (grad != null && options.recycleArrays()) StepMemory.install(grad).endStep();
+            if (options.recycleArrays()) StepMemory.endStepOf(sd);
         }
     }
 

@@ -117,16 +117,16 @@ public final class Bench {
         root.put("gemm_gflops", peak);
 
         // 2. LoRA training throughput and MFU
-        Path llamaDir = ShippedModels.extract("tiny-llama", work.resolve("models"));
+        Subject tinyModel = Subject.tiny(work);
+        Path llamaDir = tinyModel.dir();
         ArrayNode train = root.putArray("train");
-        ObjectNode tiny = trainThroughput(om, "tiny-llama (shipped)", ModelConfigs.load(llamaDir), null, llamaDir, opt, peak, log);
+        ObjectNode tiny = trainThroughput(om, tinyModel, opt, peak, log);
         train.add(tiny);
         root.put("train_tokens_per_s_tiny", tiny.get("train_tokens_per_s").asDouble());
         root.put("mfu_tiny", tiny.get("mfu").asDouble());
         ObjectNode headline = tiny;
         if (opt.largeModel()) {
-            LlamaConfig big = largeConfig();
-            ObjectNode b = trainThroughput(om, "synthetic LLaMA d512 x 8 layers", big, Pretraining.initialWeights(big, 1), null, opt, peak, log);
+            ObjectNode b = trainThroughput(om, Subject.large(), opt, peak, log);
             train.add(b);
             root.put("mfu_large", b.get("mfu").asDouble());
             headline = b;   // the LLM-shaped model; the tiny one (d 192) measures per-op dispatch more than matmuls
@@ -142,7 +142,7 @@ public final class Bench {
         log.println("bench: SI overhead");
         ObjectNode si = root.putObject("si_overhead_detail");
         for (SiMode mode : SiMode.values()) {
-            double[] r = siOverhead(llamaDir, mode, opt);
+            double[] r = siOverhead(tinyModel, mode, opt);
             si.put(mode.name().toLowerCase(Locale.ROOT), r[1] / r[0]);
             si.put(mode.name().toLowerCase(Locale.ROOT) + "_step_s", r[1]);
             si.put(mode.name().toLowerCase(Locale.ROOT) + "_without_step_s", r[0]);
@@ -204,28 +204,56 @@ public final class Bench {
         return root;
     }
 
-    private static ObjectNode trainThroughput(ObjectMapper om, String name, ModelConfig cfg, Map<String, INDArray> weights,
-                                              Path dir, Options opt, double peak, PrintStream log) {
-        log.println("bench: LoRA training, " + name);
-        LoraConfig lc = LoraConfig.builder().build();
-        LoraModel m = dir != null ? LoraModel.create(dir, lc, 1) : LoraModel.create(cfg, Weights.of(weights), lc, 1);
-        LoraTrainer t = new LoraTrainer(m, TrainingOptions.builder().batchSize(opt.batch()).build());
-        List<int[]> rows = syntheticRows(cfg.vocabSize(), opt.batch(), opt.seqLen() + 1, 7);
-        TokenBatch batch = new TokenBatch(rows);
-        Stat s = time(opt.warmup(), opt.repeats(), () -> t.step(List.of(batch)));
-        long tokens = batch.predictedTokens();
-        double flops = loraStepFlops(m, opt.batch(), opt.seqLen());
-        ObjectNode o = om.createObjectNode();
-        o.put("model", name);
-        o.put("parameters", m.lm().config().vocabSize() * (long) cfg.hiddenSize() + m.lm().graph().linears().values().stream()
-                .filter(l -> !l.name().equals("lm_head")).mapToLong(l -> (long) l.in() * l.out()).sum());
-        o.put("tokens_per_step", tokens);
-        o.set("step", s.json(om));
-        o.put("train_tokens_per_s", tokens / s.median());
-        o.put("model_gflop_per_step", flops / 1e9);
-        o.put("mfu", flops / s.median() / (peak * 1e9));
-        m.lm().close();
-        return o;
+    /** A model the bench trains: the shipped tiny LLaMA, or the synthetic d512 × 8 one from random weights. */
+    private record Subject(String name, ModelConfig config, Map<String, INDArray> weights, Path dir) {
+        static Subject tiny(Path work) throws IOException {
+            Path dir = ShippedModels.extract("tiny-llama", work.resolve("models"));
+            return new Subject("tiny-llama (shipped)", ModelConfigs.load(dir), null, dir);
+        }
+
+        static Subject large() {
+            LlamaConfig big = largeConfig();
+            return new Subject("synthetic LLaMA d512 x 8 layers", big, Pretraining.initialWeights(big, 1), null);
+        }
+    }
+
+    /** A fresh LoRA model of a subject (peft defaults: r 8 on q/v), its trainer and one synthetic batch to step on. */
+    private record Rig(LoraModel model, LoraTrainer trainer, TokenBatch batch) implements AutoCloseable {
+        static Rig of(Subject s, Options opt, long dataSeed) {
+            LoraConfig lc = LoraConfig.builder().build();
+            LoraModel m = s.dir() != null ? LoraModel.create(s.dir(), lc, 1) : LoraModel.create(s.config(), Weights.of(s.weights()), lc, 1);
+            LoraTrainer t = new LoraTrainer(m, TrainingOptions.builder().batchSize(opt.batch()).build());
+            return new Rig(m, t, new TokenBatch(syntheticRows(s.config().vocabSize(), opt.batch(), opt.seqLen() + 1, dataSeed)));
+        }
+
+        double[] step() {
+            return trainer.step(List.of(batch));
+        }
+
+        @Override
+        public void close() {
+            model.lm().close();
+        }
+    }
+
+    private static ObjectNode trainThroughput(ObjectMapper om, Subject subject, Options opt, double peak, PrintStream log) {
+        log.println("bench: LoRA training, " + subject.name());
+        try (Rig rig = Rig.of(subject, opt, 7)) {
+            LoraModel m = rig.model();
+            Stat s = time(opt.warmup(), opt.repeats(), rig::step);
+            long tokens = rig.batch().predictedTokens();
+            double flops = loraStepFlops(m, opt.batch(), opt.seqLen());
+            ObjectNode o = om.createObjectNode();
+            o.put("model", subject.name());
+            o.put("parameters", m.lm().config().vocabSize() * (long) subject.config().hiddenSize() + m.lm().graph().linears().values().stream()
+                    .filter(l -> !l.name().equals("lm_head")).mapToLong(l -> (long) l.in() * l.out()).sum());
+            o.put("tokens_per_step", tokens);
+            o.set("step", s.json(om));
+            o.put("train_tokens_per_s", tokens / s.median());
+            o.put("model_gflop_per_step", flops / 1e9);
+            o.put("mfu", flops / s.median() / (peak * 1e9));
+            return o;
+        }
     }
 
     /**
@@ -256,15 +284,9 @@ public final class Bench {
         ObjectMapper om = new ObjectMapper();
         ObjectNode root = om.createObjectNode();
         root.set("machine", machine(om));
-        Path llamaDir = ShippedModels.extract("tiny-llama", work.resolve("models"));
         ArrayNode arr = root.putArray("profiles");
-        if (!Boolean.getBoolean("silora.bench.largeOnly")) {
-            arr.add(profileOne(om, "tiny-llama (shipped)", ModelConfigs.load(llamaDir), null, llamaDir, opt, log));
-        }
-        if (opt.largeModel()) {
-            LlamaConfig big = largeConfig();
-            arr.add(profileOne(om, "synthetic LLaMA d512 x 8 layers", big, Pretraining.initialWeights(big, 1), null, opt, log));
-        }
+        arr.add(profileOne(om, Subject.tiny(work), opt, log));
+        if (opt.largeModel()) arr.add(profileOne(om, Subject.large(), opt, log));
         return root;
     }
 
@@ -275,23 +297,15 @@ public final class Bench {
     public static ObjectNode stepTimes(Options opt, Path work, boolean large) throws IOException {
         ObjectMapper om = new ObjectMapper();
         ObjectNode o = om.createObjectNode();
-        Path llamaDir = ShippedModels.extract("tiny-llama", work.resolve("models"));
-        o.put("tiny_step_s", stepTime(ModelConfigs.load(llamaDir), null, llamaDir, opt));
-        if (large) {
-            LlamaConfig big = largeConfig();
-            o.put("large_step_s", stepTime(big, Pretraining.initialWeights(big, 1), null, opt));
-        }
+        o.put("tiny_step_s", stepTime(Subject.tiny(work), opt));
+        if (large) o.put("large_step_s", stepTime(Subject.large(), opt));
         return o;
     }
 
-    private static double stepTime(ModelConfig cfg, Map<String, INDArray> weights, Path dir, Options opt) {
-        LoraConfig lc = LoraConfig.builder().build();
-        LoraModel m = dir != null ? LoraModel.create(dir, lc, 1) : LoraModel.create(cfg, Weights.of(weights), lc, 1);
-        LoraTrainer t = new LoraTrainer(m, TrainingOptions.builder().batchSize(opt.batch()).build());
-        TokenBatch batch = new TokenBatch(syntheticRows(cfg.vocabSize(), opt.batch(), opt.seqLen() + 1, 7));
-        Stat s = time(opt.warmup(), opt.repeats(), () -> t.step(List.of(batch)));
-        m.lm().close();
-        return s.median();
+    private static double stepTime(Subject subject, Options opt) {
+        try (Rig rig = Rig.of(subject, opt, 7)) {
+            return time(opt.warmup(), opt.repeats(), rig::step).median();
+        }
     }
 
     /** Thread settings measured side by side, each in its own JVM (OpenMP and OpenBLAS read them at load time). */
@@ -313,14 +327,9 @@ public final class Bench {
         ArrayNode out = om.createArrayNode();
         for (ThreadSetting ts : threadSettings()) {
             log.println("bench: thread settings, " + ts.name());
-            List<String> cmd = new ArrayList<>();
-            cmd.add(ProcessHandle.current().info().command().orElse("java"));
-            cmd.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
-            cmd.add("-cp");
-            cmd.add(System.getProperty("java.class.path"));
-            cmd.add("org.silora.cli.SiloraMain");
-            cmd.addAll(List.of("bench", "--step-times", "--out", work.toString()));
-            if (!opt.largeModel()) cmd.add("--quick");
+            List<String> args = new ArrayList<>(List.of("bench", "--step-times", "--out", work.toString()));
+            if (!opt.largeModel()) args.add("--quick");
+            List<String> cmd = org.silora.cli.SiloraMain.javaCommand(List.of(), args);
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD);
             for (String k : List.of("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT")) pb.environment().remove(k);
             pb.environment().putAll(ts.env());
@@ -345,25 +354,24 @@ public final class Bench {
         return new LlamaConfig(4096, 512, 1376, 8, 8, 8, 64, 1e-5, 10000.0, null, 2048, false, false, false);
     }
 
-    private static ObjectNode profileOne(ObjectMapper om, String name, ModelConfig cfg, Map<String, INDArray> weights,
-                                         Path dir, Options opt, PrintStream log) {
-        LoraConfig lc = LoraConfig.builder().build();
-        LoraModel m = dir != null ? LoraModel.create(dir, lc, 1) : LoraModel.create(cfg, Weights.of(weights), lc, 1);
-        LoraTrainer t = new LoraTrainer(m, TrainingOptions.builder().batchSize(opt.batch()).build());
-        TokenBatch batch = new TokenBatch(syntheticRows(cfg.vocabSize(), opt.batch(), opt.seqLen() + 1, 7));
+    private static ObjectNode profileOne(ObjectMapper om, Subject subject, Options opt, PrintStream log) {
+        String name = subject.name();
         OpProfiler p = new OpProfiler();
-        m.lm().sameDiff().addListeners(p);
-        for (int i = 0; i < opt.warmup(); i++) {
-            t.step(List.of(batch));
-            p.stepDone();
+        double total;
+        try (Rig rig = Rig.of(subject, opt, 7)) {
+            rig.model().lm().sameDiff().addListeners(p);
+            for (int i = 0; i < opt.warmup(); i++) {
+                rig.step();
+                p.stepDone();
+            }
+            p.reset();
+            long t0 = System.nanoTime();
+            for (int i = 0; i < opt.repeats(); i++) {
+                rig.step();
+                p.stepDone();
+            }
+            total = (System.nanoTime() - t0) / 1e9;
         }
-        p.reset();
-        long t0 = System.nanoTime();
-        for (int i = 0; i < opt.repeats(); i++) {
-            t.step(List.of(batch));
-            p.stepDone();
-        }
-        double total = (System.nanoTime() - t0) / 1e9;
         ObjectNode o = om.createObjectNode();
         o.put("model", name);
         o.put("steps", opt.repeats());
@@ -384,35 +392,29 @@ public final class Bench {
                 (total - p.opSeconds() - p.gapSeconds()) / opt.repeats());
         log.print(p.table(25));
         log.print(p.detailTable(20));
-        m.lm().close();
         return o;
     }
 
-    private static double[] siOverhead(Path dir, SiMode mode, Options opt) {
-        LoraModel plain = LoraModel.create(dir, LoraConfig.builder().build(), 1);
-        LoraModel rec = LoraModel.create(dir, LoraConfig.builder().build(), 1);
-        LoraTrainer a = new LoraTrainer(plain, TrainingOptions.builder().batchSize(opt.batch()).build());
-        LoraTrainer b = new LoraTrainer(rec, TrainingOptions.builder().batchSize(opt.batch()).build());
-        b.addListener(SiRecorder.builder(rec).mode(mode).build());
-        TokenBatch batch = new TokenBatch(syntheticRows(ModelConfigs.load(dir).vocabSize(), opt.batch(), opt.seqLen() + 1, 5));
-        for (int i = 0; i < opt.warmup(); i++) {
-            a.step(List.of(batch));
-            b.step(List.of(batch));
+    private static double[] siOverhead(Subject subject, SiMode mode, Options opt) {
+        try (Rig a = Rig.of(subject, opt, 5); Rig b = Rig.of(subject, opt, 5)) {
+            b.trainer().addListener(SiRecorder.builder(b.model()).mode(mode).build());
+            for (int i = 0; i < opt.warmup(); i++) {
+                a.step();
+                b.step();
+            }
+            List<Double> ta = new ArrayList<>();
+            List<Double> tb = new ArrayList<>();
+            for (int i = 0; i < opt.repeats() * 2; i++) {
+                long t0 = System.nanoTime();
+                a.step();
+                long t1 = System.nanoTime();
+                b.step();
+                long t2 = System.nanoTime();
+                ta.add((t1 - t0) / 1e9);
+                tb.add((t2 - t1) / 1e9);
+            }
+            return new double[]{Stat.of(ta).median(), Stat.of(tb).median()};
         }
-        List<Double> ta = new ArrayList<>();
-        List<Double> tb = new ArrayList<>();
-        for (int i = 0; i < opt.repeats() * 2; i++) {
-            long t0 = System.nanoTime();
-            a.step(List.of(batch));
-            long t1 = System.nanoTime();
-            b.step(List.of(batch));
-            long t2 = System.nanoTime();
-            ta.add((t1 - t0) / 1e9);
-            tb.add((t2 - t1) / 1e9);
-        }
-        plain.lm().close();
-        rec.lm().close();
-        return new double[]{Stat.of(ta).median(), Stat.of(tb).median()};
     }
 
     private static ObjectNode importSpeed(ObjectMapper om, Path dir, Options opt, PrintStream log) throws IOException {

@@ -133,16 +133,24 @@ public final class SiloraMain implements Runnable {
         return -1;
     }
 
-    private static int relaunchWithTunedThreads(String[] args) {
+    /**
+     * The command line that runs {@code silora args} in a new JVM like this one: same java binary, same JVM options
+     * plus {@code extraJvmArgs}, same class path.
+     */
+    public static List<String> javaCommand(List<String> extraJvmArgs, List<String> args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
-        List<String> jvm = ManagementFactory.getRuntimeMXBean().getInputArguments();
-        cmd.addAll(jvm);
-        cmd.addAll(offHeapLimits(jvm));
+        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        cmd.addAll(extraJvmArgs);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(SiloraMain.class.getName());
-        cmd.addAll(List.of(args));
+        cmd.addAll(args);
+        return cmd;
+    }
+
+    private static int relaunchWithTunedThreads(String[] args) {
+        List<String> cmd = javaCommand(offHeapLimits(ManagementFactory.getRuntimeMXBean().getInputArguments()), List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
         pb.environment().put(THREADS_SET, "1");
         pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");

@@ -31,11 +31,10 @@ import java.util.Map;
  * sequence length) does not grow the pool without bound.
  *
  * <pre>{@code
- * StepMemory mem = StepMemory.install(sd.getFunction("grad"));   // after the first calculateGradients
  * for (...) {
  *     var og = sd.calculateGradientsAndOutputs(ph, outputs, grads);
  *     ... use og, copying what must outlive the step ...
- *     mem.endStep();
+ *     StepMemory.endStepOf(sd);   // the arrays of this step serve the next one
  * }
  * }</pre>
  */
@@ -68,6 +67,15 @@ public final class StepMemory implements SessionMemMgr {
         StepMemory m = new StepMemory();
         s.setMmgr(m);
         return m;
+    }
+
+    /**
+     * Ends the step of {@code graph}'s gradient session on the calling thread ({@link #endStep()}), installing the
+     * pool there first if needed; does nothing before the graph has been differentiated.
+     */
+    public static void endStepOf(SameDiff graph) {
+        SameDiff grad = graph.getFunction("grad");
+        if (grad != null) install(grad).endStep();
     }
 
     @Override
