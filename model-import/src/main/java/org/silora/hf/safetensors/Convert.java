@@ -92,34 +92,6 @@ final class Convert {
         return (short) ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16);
     }
 
-    /** Converts {@code count} little-endian elements at {@code src}'s position into {@code dst}. */
-    static void toFloat(DType dtype, ByteBuffer src, FloatBuffer dst, int count) {
-        src.order(ByteOrder.LITTLE_ENDIAN);
-        if (dtype == DType.F32) {
-            dst.put(src.asFloatBuffer().limit(count));
-            return;
-        }
-        ShortBuffer s = src.asShortBuffer();
-        short[] in = new short[Math.min(count, CHUNK)];
-        float[] out = new float[in.length];
-        boolean half = dtype == DType.F16;
-        for (int done = 0; done < count; ) {
-            int n = Math.min(in.length, count - done);
-            s.get(in, 0, n);
-            if (half) {
-                for (int i = 0; i < n; i++) {
-                    out[i] = HALF[in[i] & 0xffff];
-                }
-            } else {
-                for (int i = 0; i < n; i++) {
-                    out[i] = Float.intBitsToFloat((in[i] & 0xffff) << 16);
-                }
-            }
-            dst.put(out, 0, n);
-            done += n;
-        }
-    }
-
     /** Converts {@code count} floats from {@code src} into little-endian {@code dtype} elements at {@code dst}'s position. */
     static void fromFloat(DType dtype, FloatBuffer src, ByteBuffer dst, int count) {
         dst.order(ByteOrder.LITTLE_ENDIAN);

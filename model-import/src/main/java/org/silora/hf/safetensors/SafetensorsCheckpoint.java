@@ -31,6 +31,9 @@ import org.silora.hf.ModelFormatException;
  * }</pre>
  *
  * Shard names must stay inside the folder (no absolute paths, no {@code ..}, no symbolic links that lead out).
+ * A Hugging Face cache snapshot ({@code models--org--name/snapshots/<rev>/}, see
+ * {@link org.silora.hf.ModelLocation}) links its files into {@code ../../blobs/}: there the files, including
+ * {@code model.safetensors}, may lead anywhere inside {@code models--org--name} but not out of it.
  * Every problem is a {@link ModelFormatException} naming the folder or file.
  */
 public final class SafetensorsCheckpoint implements AutoCloseable {
@@ -57,7 +60,12 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         Path single = dir.resolve(SINGLE);
         Path index = dir.resolve(INDEX);
         if (Files.exists(single, LinkOption.NOFOLLOW_LINKS)) {
-            // no containment check here: the name is fixed, and the Hugging Face cache links it to ../../blobs/
+            // the name is fixed, so an ordinary folder's model.safetensors may be a link to anywhere (as it always
+            // could); a cache snapshot's must lead into its models--org--name folder, as its shards must
+            Path cache = hubModelFolder(dir);
+            if (cache != null) {
+                checkInside(cache, "the Hugging Face cache folder", single, SINGLE, dir);
+            }
             SafetensorsFile f = SafetensorsFile.open(single);
             Map<String, SafetensorsFile> owner = new LinkedHashMap<>();
             f.tensors().keySet().forEach(n -> owner.put(n, f));
@@ -71,11 +79,12 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
 
     private static SafetensorsCheckpoint openSharded(Path dir, Path index) {
         Map<String, String> weightMap = readIndex(index);
+        Path cache = hubModelFolder(dir);
         Map<String, SafetensorsFile> byShard = new LinkedHashMap<>();
         try {
             for (String shard : weightMap.values()) {
                 if (!byShard.containsKey(shard)) {
-                    Path p = shardPath(dir, index, shard);
+                    Path p = shardPath(dir, cache, index, shard);
                     byShard.put(shard, SafetensorsFile.open(p));
                 }
             }
@@ -145,8 +154,11 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         return map;
     }
 
-    /** The shard's path, if {@code name} is a relative name that stays inside {@code dir} and exists. */
-    private static Path shardPath(Path dir, Path index, String name) {
+    /**
+     * The shard's path, if {@code name} is a relative name inside {@code dir} that exists and really stays inside
+     * {@code dir}, or inside {@code cache} when that is not null (the snapshot's {@code models--org--name}).
+     */
+    private static Path shardPath(Path dir, Path cache, Path index, String name) {
         String bad = "shard " + Text.quote(name) + " ";
         if (name.isEmpty() || name.indexOf('\0') >= 0 || name.indexOf('\\') >= 0) {
             throw ModelFormatException.of(index, bad + "is not a plain file name");
@@ -169,17 +181,42 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         if (!Files.exists(p)) {
             throw ModelFormatException.of(index, bad + "does not exist in " + dir);
         }
-        checkInside(dir, p, name, index);
+        if (cache != null) {
+            checkInside(cache, "the Hugging Face cache folder", p, name, index);
+        } else {
+            checkInside(dir, "the checkpoint folder", p, name, index);
+        }
         return p;
     }
 
-    private static void checkInside(Path dir, Path p, String name, Path reportAs) {
+    /**
+     * For a Hugging Face cache snapshot, whose real path is {@code .../models--org--name/snapshots/<rev>}, the real
+     * {@code models--org--name} folder (its files are links into that folder's {@code blobs/}); otherwise null.
+     */
+    private static Path hubModelFolder(Path dir) {
+        Path real;
         try {
-            Path realDir = dir.toRealPath();
+            real = dir.toRealPath();
+        } catch (IOException e) {
+            throw ModelFormatException.of(dir, "cannot resolve: " + Text.oneLine(e), e);
+        }
+        Path parent = real.getParent();
+        Path model = parent == null ? null : parent.getParent();
+        if (model == null || model.getFileName() == null || !parent.getFileName().toString().equals("snapshots")
+                || !model.getFileName().toString().startsWith("models--")) {
+            return null;
+        }
+        return model;
+    }
+
+    /** {@code p} (named {@code name}) must really be inside {@code root}, which {@code what} describes. */
+    private static void checkInside(Path root, String what, Path p, String name, Path reportAs) {
+        try {
+            Path realRoot = root.toRealPath();
             Path real = p.toRealPath();
-            if (!real.startsWith(realDir) || real.equals(realDir)) {
+            if (!real.startsWith(realRoot) || real.equals(realRoot)) {
                 throw ModelFormatException.of(reportAs, "shard " + Text.quote(name) + " resolves to " + real
-                        + ", outside the checkpoint folder " + realDir);
+                        + ", outside " + what + " " + realRoot);
             }
         } catch (IOException e) {
             throw ModelFormatException.of(reportAs, "cannot resolve " + Text.quote(name) + ": " + Text.oneLine(e), e);
@@ -203,6 +240,11 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
     /** Reads {@code name} as a new c-order FLOAT array of its header shape. */
     public INDArray readFloat(String name) {
         return file(name).readFloat(name);
+    }
+
+    /** Reads {@code name} as {@code type}, transposed if asked: see {@link SafetensorsFile#read(String, org.nd4j.linalg.api.buffer.DataType, boolean)}. */
+    public INDArray read(String name, org.nd4j.linalg.api.buffer.DataType type, boolean transposed) {
+        return file(name).read(name, type, transposed);
     }
 
     private SafetensorsFile file(String name) {

@@ -3,7 +3,6 @@ package org.silora.hf.safetensors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -27,7 +26,8 @@ import org.silora.hf.ModelFormatException;
 
 /**
  * One {@code .safetensors} file, opened read-only. {@link #open} reads and checks the whole header before anything
- * is allocated; tensor data is memory-mapped one tensor at a time when it is read and converted to FLOAT.
+ * is allocated; tensor data is read one tensor at a time, straight into a new array of the asked type and layout
+ * (FLOAT by default), without memory-mapping the file.
  *
  * <pre>{@code
  * try (SafetensorsFile f = SafetensorsFile.open(Path.of("model.safetensors"))) {
@@ -42,8 +42,6 @@ import org.silora.hf.ModelFormatException;
 public final class SafetensorsFile implements AutoCloseable {
     /** Largest header accepted, as in the reference implementation. */
     static final long MAX_HEADER_BYTES = 100_000_000L;
-    /** Largest tensor byte range mapped at once (a multiple of every element size). */
-    static final long MAX_MAP_BYTES = 1L << 30;
     /** ND4J's rank limit. */
     static final int MAX_RANK = 32;
     private static final Set<String> ENTRY_FIELDS = Set.of("dtype", "shape", "data_offsets");
@@ -54,6 +52,7 @@ public final class SafetensorsFile implements AutoCloseable {
     private final Map<String, TensorInfo> tensors;
     private final Map<String, String> metadata;
     private volatile boolean closed;
+    private final TensorReader.Buffers buffers = new TensorReader.Buffers();
 
     private SafetensorsFile(Path path, FileChannel channel, long dataStart, Map<String, TensorInfo> tensors,
                             Map<String, String> metadata) {
@@ -252,12 +251,38 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /** Reads {@code name} as a new c-order FLOAT array of its header shape (a scalar for rank 0). */
     public INDArray readFloat(String name) {
+        return read(name, DataType.FLOAT, false);
+    }
+
+    /**
+     * Reads {@code name} as a new c-order array of element type {@code type} (FLOAT, HALF or BFLOAT16; converted
+     * with round-to-nearest-even where the file holds another type), of its header shape, or, with
+     * {@code transposed}, a rank-2 tensor {@code [R, C]} as {@code [C, R]}. No other copy of the tensor is made:
+     * the file is read block by block (see {@link TensorReader}).
+     *
+     * <pre>{@code
+     * INDArray wT = f.read("model.layers.0.mlp.up_proj.weight", DataType.BFLOAT16, true);   // [in, out], 16-bit
+     * }</pre>
+     */
+    public INDArray read(String name, DataType type, boolean transposed) {
         TensorInfo t = info(name);
-        if (t.numel() == 0) {
-            return Nd4j.create(DataType.FLOAT, t.shape());
+        if (!TensorReader.readable(type)) {
+            throw new IllegalArgumentException(path + ": cannot read tensor " + Text.quote(name) + " as " + type
+                    + " (FLOAT, HALF or BFLOAT16)");
         }
-        INDArray a = Nd4j.createUninitialized(DataType.FLOAT, t.shape(), 'c');
-        copy(t, a);
+        long[] shape = t.shape();
+        if (transposed) {
+            if (shape.length != 2) {
+                throw new IllegalArgumentException(path + ": cannot transpose tensor " + Text.quote(name)
+                        + " of rank " + shape.length);
+            }
+            shape = new long[]{shape[1], shape[0]};
+        }
+        if (t.numel() == 0) {
+            return Nd4j.create(type, shape);
+        }
+        INDArray a = Nd4j.createUninitialized(type, shape, 'c');
+        copy(t, a, transposed);
         return a;
     }
 
@@ -279,7 +304,7 @@ public final class SafetensorsFile implements AutoCloseable {
             return;
         }
         if (Convert.plain(target)) {
-            copy(t, target);
+            copy(t, target, false);
         } else {
             target.assign(readFloat(name).reshape('c', target.shape()));
         }
@@ -294,29 +319,13 @@ public final class SafetensorsFile implements AutoCloseable {
         return t;
     }
 
-    /** Maps the tensor's bytes piece by piece and converts them into a plain FLOAT array. */
-    private void copy(TensorInfo t, INDArray target) {
-        int size = t.dtype().byteSize();
-        long pos = dataStart + t.begin();
-        long remaining = t.byteLength();
-        long element = 0;
+    private void copy(TensorInfo t, INDArray target, boolean transposed) {
         try {
-            while (remaining > 0) {
-                long piece = Math.min(remaining, MAX_MAP_BYTES);
-                int count = (int) (piece / size);
-                MappedByteBuffer src = channel.map(FileChannel.MapMode.READ_ONLY, pos, piece);
-                Convert.toFloat(t.dtype(), src, Convert.window(target, element, count), count);
-                pos += piece;
-                remaining -= piece;
-                element += count;
-            }
+            TensorReader.read(channel, dataStart, t, target, transposed, buffers);
         } catch (IOException e) {
             ensureOpen();
             throw ModelFormatException.of(path, "cannot read tensor " + Text.quote(t.name()) + ": "
                     + Text.oneLine(e), e);
-        } catch (InternalError e) { // a mapped page that vanished: the file was truncated while open
-            throw ModelFormatException.of(path, "cannot read tensor " + Text.quote(t.name())
-                    + " (file changed while open?): " + Text.oneLine(e), e);
         }
     }
 
@@ -326,10 +335,11 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    /** Releases the file; mapped pages go when they are garbage. */
+    /** Releases the file. */
     @Override
     public void close() {
         closed = true;
+        buffers.close();
         closeQuietly(channel);
     }
 
