@@ -74,14 +74,19 @@ public final class GptjGraphBuilder extends DecoderGraphBuilder {
     }
 
     @Override
+    protected boolean tiedEmbedding() {
+        return cfg.tieWordEmbeddings();
+    }
+
+    @Override
     protected SDVariable finalNorm(SDVariable x) {
         return layerNorm("transformer.ln_f", x, cfg.layerNormEpsilon());
     }
 
     @Override
     protected SDVariable lmHead(SDVariable x) {
-        SDVariable w = constant(cfg.tieWordEmbeddings() ? embeddingName() : "lm_head.weight");
-        return linear("lm_head", x, cfg.hiddenSize(), cfg.vocabSize(), w, constant("lm_head.bias"));
+        return linear("lm_head", x, cfg.hiddenSize(), cfg.vocabSize(),
+                cfg.tieWordEmbeddings() ? embeddingName() : "lm_head.weight", constant("lm_head.bias"));
     }
 
     @Override

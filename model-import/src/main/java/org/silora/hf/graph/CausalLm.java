@@ -48,9 +48,21 @@ public final class CausalLm implements AutoCloseable {
 
     /** As {@link #load(Path)}, with each linear module built by {@code linearFactory} (e.g. with LoRA). */
     public static CausalLm load(Path dir, LinearFactory linearFactory) {
+        return load(dir, linearFactory, DataType.FLOAT);
+    }
+
+    /**
+     * As {@link #load(Path, LinearFactory)}, with the base weights held as {@code storage} (FLOAT, or HALF/BFLOAT16
+     * for inference: half the memory, each weight widened when its module runs).
+     *
+     * <pre>{@code
+     * CausalLm gptj = CausalLm.load(Path.of("gpt-j-6b"), LinearFactory.BASE, DataType.HALF);   // 12 GB, not 24
+     * }</pre>
+     */
+    public static CausalLm load(Path dir, LinearFactory linearFactory, DataType storage) {
         ModelConfig config = ModelConfigs.load(dir);
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
-            return build(config, checkpointWeights(ckpt), linearFactory);
+            return build(config, checkpointWeights(ckpt), linearFactory, false, storage);
         }
     }
 
@@ -63,8 +75,8 @@ public final class CausalLm implements AutoCloseable {
             }
 
             @Override
-            public INDArray read(String name) {
-                return ckpt.readFloat(name);
+            public INDArray read(String name, DataType type, boolean transposed) {
+                return ckpt.read(name, type, transposed);
             }
 
             @Override
@@ -84,6 +96,15 @@ public final class CausalLm implements AutoCloseable {
      * trainable variable (pretraining) rather than a frozen constant.
      */
     public static CausalLm build(ModelConfig config, Weights weights, LinearFactory linearFactory, boolean trainable) {
+        return build(config, weights, linearFactory, trainable, DataType.FLOAT);
+    }
+
+    /** As {@link #build(ModelConfig, Weights, LinearFactory, boolean)}, base weights held as {@code storage}. */
+    public static CausalLm build(ModelConfig config, Weights weights, LinearFactory linearFactory, boolean trainable,
+                                 DataType storage) {
+        if (trainable && storage != DataType.FLOAT) {
+            throw new IllegalArgumentException("trainable base weights must be FLOAT, not " + storage);
+        }
         DecoderGraphBuilder builder;
         if (config instanceof LlamaConfig c) {
             builder = new LlamaGraphBuilder(c, weights, linearFactory);
@@ -92,7 +113,7 @@ public final class CausalLm implements AutoCloseable {
         } else {
             throw new IllegalArgumentException("unsupported config " + config.getClass().getSimpleName());
         }
-        return new CausalLm(builder.trainable(trainable).build());
+        return new CausalLm(builder.trainable(trainable).storage(storage).build());
     }
 
     public CausalLmGraph graph() {
@@ -119,6 +140,20 @@ public final class CausalLm implements AutoCloseable {
         if (grad != null) closeSessions(grad);
     }
 
+    /**
+     * Frees the working arrays that forward passes ({@link #output}) keep for the next pass, leaving the training
+     * pass's alone: call it when an evaluation is done, so its arrays do not sit beside training's.
+     */
+    public void releaseInferenceMemory() {
+        closeSessions(graph.sd());
+    }
+
+    /** Frees the working arrays that training passes ({@link GradientPass}) keep for the next step. */
+    public void releaseTrainingMemory() {
+        SameDiff grad = graph.sd().getFunction("grad");
+        if (grad != null) closeSessions(grad);
+    }
+
     private static void closeSessions(SameDiff sd) {
         for (org.nd4j.autodiff.samediff.internal.InferenceSession s : sd.getSessions().values()) {
             if (s.getMmgr() != null) s.getMmgr().close();
@@ -133,10 +168,32 @@ public final class CausalLm implements AutoCloseable {
 
     /** Logits {@code [B, T, vocab]}; {@code mask} (1 = token, 0 = padding) may be {@code null}. */
     public INDArray logits(int[][] ids, int[][] mask) {
-        return graph.sd().output(placeholders(ids, mask), DecoderGraphBuilder.LOGITS).get(DecoderGraphBuilder.LOGITS);
+        return output(placeholders(ids, mask), DecoderGraphBuilder.LOGITS).get(DecoderGraphBuilder.LOGITS);
     }
 
-    /** The placeholder values for a batch: ids, attention bias, rotary tables. */
+    /**
+     * A forward pass for the named variables, returned as arrays of the caller's. The pass's working arrays stay with
+     * the graph for the next pass of the same shapes ({@link StepMemory}): repeated evaluation allocates nothing
+     * after the first batch and holds no more than one pass's arrays; {@link #close()} frees them.
+     *
+     * <pre>{@code
+     * Map<String, INDArray> out = lm.output(lm.placeholders(ids, null), DecoderGraphBuilder.LOGITS);
+     * }</pre>
+     */
+    public Map<String, INDArray> output(Map<String, INDArray> placeholders, String... names) {
+        SameDiff sd = graph.sd();
+        StepMemory memory = StepMemory.install(sd);
+        try {
+            Map<String, INDArray> out = sd.output(placeholders, names);
+            Map<String, INDArray> copies = new HashMap<>();
+            for (String n : names) copies.put(n, out.get(n).dup());
+            return copies;
+        } finally {
+            memory.endStep();
+        }
+    }
+
+    /** The placeholder values for a batch: ids, attention bias, rotary tables, token mask. */
     public Map<String, INDArray> placeholders(int[][] ids, int[][] mask) {
         int b = ids.length;
         if (b == 0) throw new IllegalArgumentException("empty batch");
@@ -162,12 +219,17 @@ public final class CausalLm implements AutoCloseable {
                 }
             }
         }
+        float[] tokenMask = new float[b * t];
+        for (int r = 0; r < b; r++) {
+            for (int j = 0; j < t; j++) tokenMask[r * t + j] = mask == null || mask[r][j] != 0 ? 1f : 0f;
+        }
         INDArray[] cosSin = graph.rotary().tables(positions);
         Map<String, INDArray> ph = new HashMap<>();
         ph.put(DecoderGraphBuilder.INPUT_IDS, Nd4j.createFromArray(ids).castTo(DataType.INT));
         ph.put(DecoderGraphBuilder.ATTENTION_BIAS, Nd4j.create(bias, new long[]{b, 1, t, t}, 'c'));
         ph.put(DecoderGraphBuilder.ROPE_COS, cosSin[0]);
         ph.put(DecoderGraphBuilder.ROPE_SIN, cosSin[1]);
+        ph.put(DecoderGraphBuilder.TOKEN_MASK, Nd4j.create(tokenMask, new long[]{b, t}, 'c'));
         return ph;
     }
 }

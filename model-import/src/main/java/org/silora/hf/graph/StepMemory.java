@@ -54,6 +54,11 @@ public final class StepMemory implements SessionMemMgr {
     private int generation;
     private long allocated;
     private long reused;
+    private long ownedBytes;
+    private long peakBytes;
+    private long liveBytes;
+    private long peakLiveBytes;
+    private Map<String, Long> peakLiveShapes = Map.of();
 
     /**
      * Installs a new pool as the memory manager of {@code sd}'s session for the calling thread (creating the
@@ -85,12 +90,22 @@ public final class StepMemory implements SessionMemMgr {
         INDArray a = q == null ? null : q.pollFirst();
         if (a != null) {
             pooledAt.remove(a);
+            // a fresh id, as SameDiff's own cache does: the session remembers the ids of arrays it has released and
+            // would never release this one again (so a step's working set grew step after step)
+            ((org.nd4j.linalg.api.ndarray.BaseNDArray) a).assignNewId();
             reused++;
         } else {
             a = Nd4j.createUninitializedDetached(dataType, shape);
             allocated++;
+            ownedBytes += bytes(a);
+            peakBytes = Math.max(peakBytes, ownedBytes);
         }
         live.put(a, k);
+        liveBytes += bytes(a);
+        if (liveBytes > peakLiveBytes) {
+            peakLiveBytes = liveBytes;
+            if (DEBUG) peakLiveShapes = shapes(live);
+        }
         return a;
     }
 
@@ -116,7 +131,10 @@ public final class StepMemory implements SessionMemMgr {
     @Override
     public void release(INDArray arr) {
         Key k = live.remove(arr);
-        if (k != null) toPool(arr, k);
+        if (k != null) {
+            liveBytes -= bytes(arr);
+            toPool(arr, k);
+        }
     }
 
     private void toPool(INDArray a, Key k) {
@@ -131,12 +149,13 @@ public final class StepMemory implements SessionMemMgr {
     public void endStep() {
         for (Map.Entry<INDArray, Key> e : live.entrySet()) toPool(e.getKey(), e.getValue());
         live.clear();
+        liveBytes = 0;
         for (ArrayDeque<INDArray> q : pool.values()) {
             q.removeIf(a -> {
                 Integer g = pooledAt.get(a);
                 if (g != null && g < generation) {
                     pooledAt.remove(a);
-                    if (a.closeable()) a.close();
+                    free(a);
                     return true;
                 }
                 return false;
@@ -144,6 +163,60 @@ public final class StepMemory implements SessionMemMgr {
         }
         pool.values().removeIf(ArrayDeque::isEmpty);
         generation++;
+    }
+
+    private static long bytes(INDArray a) {
+        return a.isEmpty() ? 0 : a.length() * a.dataType().width();
+    }
+
+    private void free(INDArray a) {
+        ownedBytes -= bytes(a);
+        if (a.closeable()) a.close();
+    }
+
+    /** Bytes of the arrays this pool owns now: handed out or pooled. */
+    public long ownedBytes() {
+        return ownedBytes;
+    }
+
+    /** The most bytes this pool has owned at once: a step's working set. */
+    public long peakBytes() {
+        return peakBytes;
+    }
+
+    private static final boolean DEBUG = Boolean.getBoolean("silora.stepMemory.debug");
+
+    private static Map<String, Long> shapes(Map<INDArray, Key> arrays) {
+        Map<String, Long> m = new HashMap<>();
+        for (Map.Entry<INDArray, Key> e : arrays.entrySet()) {
+            m.merge(e.getValue().type() + e.getValue().shape().toString(), bytes(e.getKey()), Long::sum);
+        }
+        return m;
+    }
+
+    /** The most bytes handed out at once (in use by the session, not pooled): the least a step needs. */
+    public long peakLiveBytes() {
+        return peakLiveBytes;
+    }
+
+    /** With {@code -Dsilora.stepMemory.debug=true}: the arrays in use at {@link #peakLiveBytes()}, bytes by shape. */
+    public Map<String, Long> peakLiveShapes() {
+        return peakLiveShapes;
+    }
+
+    /** Bytes owned now by element type and shape, largest first: what a step's working set is made of. */
+    public java.util.LinkedHashMap<String, Long> bytesByShape() {
+        Map<String, Long> m = new HashMap<>();
+        for (Map.Entry<Key, ArrayDeque<INDArray>> e : pool.entrySet()) {
+            for (INDArray a : e.getValue()) m.merge(e.getKey().type() + e.getKey().shape().toString(), bytes(a), Long::sum);
+        }
+        for (Map.Entry<INDArray, Key> e : live.entrySet()) {
+            m.merge(e.getValue().type() + e.getValue().shape().toString(), bytes(e.getKey()), Long::sum);
+        }
+        java.util.LinkedHashMap<String, Long> out = new java.util.LinkedHashMap<>();
+        m.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                .forEach(e -> out.put(e.getKey(), e.getValue()));
+        return out;
     }
 
     /** Arrays created so far (pool misses). */
@@ -160,13 +233,12 @@ public final class StepMemory implements SessionMemMgr {
     @Override
     public void close() {
         for (ArrayDeque<INDArray> q : pool.values()) {
-            for (INDArray a : q) {
-                if (a.closeable()) a.close();
-            }
+            for (INDArray a : q) free(a);
         }
         pool.clear();
         pooledAt.clear();
         live.clear();
+        ownedBytes = 0;
     }
 
     @Override

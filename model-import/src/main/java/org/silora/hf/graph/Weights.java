@@ -1,5 +1,6 @@
 package org.silora.hf.graph;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.Map;
@@ -8,14 +9,28 @@ import java.util.Set;
 /**
  * Where a graph builder takes its base weights from, by Hugging Face tensor name: a safetensors checkpoint, or
  * arrays in memory. Only shapes are asked for first, so a whole checkpoint is validated before anything is read.
+ *
+ * <pre>{@code
+ * Weights w = Weights.of(Map.of("lm_head.weight", Nd4j.rand(DataType.FLOAT, 100, 16)));
+ * INDArray wT = w.read("lm_head.weight", DataType.BFLOAT16, true);   // [16, 100], 16-bit
+ * }</pre>
  */
 public interface Weights {
 
     /** The tensor's shape, or {@code null} when there is no such tensor. */
     long[] shape(String name);
 
-    /** The tensor as a new FLOAT array. */
-    INDArray read(String name);
+    /**
+     * The tensor as a new c-order array of element type {@code type} (FLOAT, HALF or BFLOAT16), or, with
+     * {@code transposed}, a rank-2 tensor {@code [R, C]} as {@code [C, R]}. Implementations make no other full copy
+     * of the tensor on the way.
+     */
+    INDArray read(String name, DataType type, boolean transposed);
+
+    /** The tensor as a new FLOAT array of its own shape. */
+    default INDArray read(String name) {
+        return read(name, DataType.FLOAT, false);
+    }
 
     Set<String> names();
 
@@ -29,8 +44,10 @@ public interface Weights {
             }
 
             @Override
-            public INDArray read(String name) {
-                return arrays.get(name).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c');
+            public INDArray read(String name, DataType type, boolean transposed) {
+                INDArray a = arrays.get(name);
+                if (transposed) a = a.transpose();
+                return a.castTo(type).dup('c');
             }
 
             @Override

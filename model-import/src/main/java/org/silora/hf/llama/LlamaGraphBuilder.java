@@ -82,6 +82,11 @@ public final class LlamaGraphBuilder extends DecoderGraphBuilder {
     }
 
     @Override
+    protected boolean tiedEmbedding() {
+        return cfg.tieWordEmbeddings();
+    }
+
+    @Override
     protected SDVariable finalNorm(SDVariable x) {
         return rmsNorm("model.norm", x, cfg.rmsNormEps());
     }
@@ -89,7 +94,7 @@ public final class LlamaGraphBuilder extends DecoderGraphBuilder {
     @Override
     protected SDVariable lmHead(SDVariable x) {
         if (cfg.tieWordEmbeddings()) {
-            return linear("lm_head", x, cfg.hiddenSize(), cfg.vocabSize(), constant(embeddingName()), null);
+            return linear("lm_head", x, cfg.hiddenSize(), cfg.vocabSize(), embeddingName(), null);
         }
         return linear("lm_head", x, cfg.hiddenSize(), cfg.vocabSize(), false);
     }
