@@ -163,10 +163,11 @@ public final class MultipleChoiceScorer {
                 weights.add(w);
             }
             Map<String, INDArray> ph = CausalLmLoss.placeholders(lm, inputs, labels, weights, LABELS, WEIGHTS);
-            INDArray rowLl = sd.output(ph, ROW_LL).get(ROW_LL);
+            INDArray rowLl = lm.output(ph, ROW_LL).get(ROW_LL);
             for (int r = 0; r < b; r++) ll[batch.get(r).item()][batch.get(r).choice()] = rowLl.getDouble(r);
             progress.onBatch(start + b, reqs.size());
         }
+        lm.releaseInferenceMemory();   // this evaluation's working arrays
         int correct = 0;
         int correctNorm = 0;
         for (int i = 0; i < items.size(); i++) {
@@ -198,12 +199,11 @@ public final class MultipleChoiceScorer {
     static void addTo(CausalLm lm) {
         SameDiff sd = lm.sameDiff();
         if (sd.hasVariable(ROW_LL)) return;
-        int vocab = lm.config().vocabSize();
         SDVariable labels = sd.placeHolder(LABELS, DataType.INT, -1, -1);
         SDVariable weights = sd.placeHolder(WEIGHTS, DataType.FLOAT, -1, -1);
-        SDVariable logProbs = sd.nn.logSoftmax(sd.reshape(lm.graph().logits(), -1, vocab));
-        SDVariable oneHot = sd.oneHot(sd.reshape(labels, -1), vocab, -1, 1.0, 0.0, DataType.FLOAT);
-        SDVariable tok = sd.sum(logProbs.mul(oneHot), false, 1).mul(sd.reshape(weights, -1));   // [B*T]
+        // per-token log-probability of the label, without a one-hot [B*T, vocab] array
+        SDVariable nll = CausalLmLoss.tokenNll(sd, null, lm.graph().flatLogits(), sd.reshape(labels, -1));
+        SDVariable tok = nll.neg().mul(sd.reshape(weights, -1));                                  // [B*T]
         sd.sum(ROW_LL, sd.reshape(tok, sd.shape(weights)), false, 1);                            // [B]
     }
 }

@@ -106,10 +106,11 @@ public final class Perplexity {
             Map<String, INDArray> ph = lm.placeholders(in, padded ? mask : null);
             ph.put(CausalLmLoss.LABELS, Nd4j.createFromArray(labels).castTo(DataType.INT));
             ph.put(CausalLmLoss.LABEL_WEIGHTS, Nd4j.create(w, new long[]{b, t}, 'c'));
-            Map<String, INDArray> out = lm.sameDiff().output(ph, CausalLmLoss.NLL_SUM, CausalLmLoss.TOKEN_COUNT);
+            Map<String, INDArray> out = lm.output(ph, CausalLmLoss.NLL_SUM, CausalLmLoss.TOKEN_COUNT);
             nll += out.get(CausalLmLoss.NLL_SUM).getDouble(0);
             count += out.get(CausalLmLoss.TOKEN_COUNT).getDouble(0);
         }
+        lm.releaseInferenceMemory();   // this evaluation's working arrays
         double mean = nll / count;
         return new Result(Math.exp(mean), mean, Math.round(count), window, stride, (System.nanoTime() - t0) / 1e9);
     }

@@ -70,7 +70,8 @@ public final class FisherEstimator implements AutoCloseable {
             return y;
         };
         this.lm = CausalLm.build(config, weights, recorder);
-        this.loss = CausalLmLoss.addTo(lm);
+        CausalLmLoss.addTo(lm);
+        this.loss = lm.sameDiff().getVariable(CausalLmLoss.TRAINING_SUM);   // Σ over the batch's tokens
         lm.sameDiff().setLossVariables(loss);
     }
 
@@ -133,13 +134,13 @@ public final class FisherEstimator implements AutoCloseable {
                 inputs.add(Arrays.copyOfRange(s, 0, n));
                 labels.add(Arrays.copyOfRange(s, 1, n + 1));
                 float[] w = new float[n];
-                Arrays.fill(w, 1f / n);   // each sample's loss is its own mean: L_s
+                Arrays.fill(w, 1f);
                 weights.add(w);
             }
             int t = inputs.stream().mapToInt(in -> in.length).max().orElse(0);   // padded row length
             Map<String, INDArray> ph = CausalLmLoss.placeholders(lm, inputs, labels, weights,
                     CausalLmLoss.LABELS, CausalLmLoss.LABEL_WEIGHTS);
-            OutAndGrad og = sd.calculateGradientsAndOutputs(ph, outputs, grads);
+            OutAndGrad og = org.silora.hf.graph.GradientPass.run(sd, ph, outputs, grads);
             for (Tap tap : taps.values()) {
                 INDArray x = og.getOutputs().get(tap.input());
                 INDArray delta = og.getGradients().get(tap.output());
@@ -150,7 +151,8 @@ public final class FisherEstimator implements AutoCloseable {
                     int n = batch.get(r).length - 1;
                     INDArray xs = x.get(NDArrayIndex.interval((long) r * t, (long) r * t + n), NDArrayIndex.all()).dup('c');
                     INDArray ds = delta.get(NDArrayIndex.interval((long) r * t, (long) r * t + n), NDArrayIndex.all()).dup('c');
-                    Nd4j.gemm(ds, xs, g, true, false, b, 0.0);   // G_s = B·δ_sᵀ·x_s
+                    // the pass differentiates Σ_tokens NLL, so sample s's tokens carry δ_s = n_s·∂L_s/∂y
+                    Nd4j.gemm(ds, xs, g, true, false, 1.0 / n, 0.0);   // G_s = δ_sᵀ·x_s / n_s
                     f.addi(g.muli(g));
                 }
             }

@@ -1,6 +1,5 @@
 package org.silora.ewc;
 
-import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.silora.hf.ModelFormatException;
 import org.silora.hf.safetensors.DType;
@@ -128,7 +127,7 @@ public final class FisherInformation {
     }
 
     /** EWC-LoRA's penalty {@code λ·Σ_modules Σ F ⊙ D²}, D = s·B·A (anchor 0: the base model). */
-    public SDVariable penalty(LoraModel model, double lambda) {
+    public org.silora.si.QuadraticPenalty penalty(LoraModel model, double lambda) {
         return QuadraticPenalty.build(model, lambda, modules::get, n -> null, n -> 1.0);
     }
 }

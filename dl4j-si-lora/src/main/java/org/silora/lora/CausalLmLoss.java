@@ -1,5 +1,6 @@
 package org.silora.lora;
 
+import org.nd4j.autodiff.loss.LossReduce;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -11,13 +12,29 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Next-token cross-entropy composed from ops that really backpropagate (M2.1's {@code sd.loss.*} ops ignore
- * their incoming gradient): {@code L = −Σ w·log_softmax(logits)[label] / Σ w} over {@value #LABELS}
- * {@code [B, T]} INT and {@value #LABEL_WEIGHTS} {@code [B, T]} (1 for a counted position, 0 for padding).
+ * Next-token cross-entropy over {@value #LABELS} {@code [B, T]} INT and {@value #LABEL_WEIGHTS} {@code [B, T]} (1 for a
+ * counted position, 0 for padding). Four named results:
+ * <ul>
+ *   <li>{@value #TOKEN_NLL} {@code [B·T]}: per-token NLL ({@code sparse_softmax_cross_entropy_loss_with_logits}, no
+ *   one-hot array); {@value #NLL_SUM} {@code = Σ w·NLL} and {@value #TOKEN_COUNT} {@code = Σ w} (forward values; their
+ *   ratio is the mean loss).</li>
+ *   <li>{@value #TRAINING_SUM} {@code = Σ NLL} over every position: what {@link LoraTrainer} differentiates. Padded
+ *   positions add a constant (their logits are the output bias: see {@code DecoderGraphBuilder.TOKEN_MASK}), so its
+ *   gradient is exactly {@code (Σ w)·∂(mean loss)} for 0/1 weights that mark the tokens. It is the cheapest in
+ *   memory: its backward holds two {@code [tokens, vocab]} arrays (131 MB each for 256 tokens of LLaMA-3's 128 256
+ *   entries), where a composed {@code log_softmax · one_hot} held six.</li>
+ *   <li>{@value #TASK_LOSS} {@code = Σ w·NLL / #(w ≠ 0)} ({@code softmax_cross_entropy_loss},
+ *   {@code MEAN_BY_NONZERO_WEIGHT_COUNT}): the mean loss with an exact gradient of its own, the graph's loss variable
+ *   for {@code SameDiff.fit}.</li>
+ * </ul>
+ * M2.1's loss ops ignore the gradient that arrives at their output: {@value #TASK_LOSS} and the sum of
+ * {@value #TOKEN_NLL} are right only as the loss itself. Never build on them.
  *
- * <p>The sum {@value #NLL_SUM} and the count {@value #TOKEN_COUNT} are separate named variables: the
- * division's backprop consumes both, so a listener sees their values during {@code fit} (M2.1 reports 0.0 for
- * a loss nothing consumes), and the true loss is their ratio.
+ * <pre>{@code
+ * CausalLmLoss.addTo(lm);
+ * Map<String, INDArray> out = lm.output(new TokenBatch(rows).placeholders(lm), CausalLmLoss.NLL_SUM, CausalLmLoss.TOKEN_COUNT);
+ * double meanNll = out.get(CausalLmLoss.NLL_SUM).getDouble(0) / out.get(CausalLmLoss.TOKEN_COUNT).getDouble(0);
+ * }</pre>
  */
 public final class CausalLmLoss {
 
@@ -26,6 +43,8 @@ public final class CausalLmLoss {
     public static final String NLL_SUM = "nll_sum";
     public static final String TOKEN_COUNT = "token_count";
     public static final String TASK_LOSS = "task_loss";
+    public static final String TOKEN_NLL = "token_nll";
+    public static final String TRAINING_SUM = "token_nll_sum";
 
     private CausalLmLoss() {
     }
@@ -62,20 +81,36 @@ public final class CausalLmLoss {
         return ph;
     }
 
-    /** Adds the loss to the model's graph (once) and returns it. */
+    /**
+     * Per-token NLL {@code [N]} of flat logits {@code [N, vocab]} at INT labels {@code [N]}. Its backward ignores the
+     * incoming gradient (it is the gradient of the plain sum). SameDiff marks such an op a loss; the graph's loss
+     * variables are left as they were.
+     */
+    public static SDVariable tokenNll(SameDiff sd, String name, SDVariable logits, SDVariable labels) {
+        List<String> losses = new java.util.ArrayList<>(sd.getLossVariables());
+        SDVariable nll = sd.loss.sparseSoftmaxCrossEntropy(name, logits, labels);
+        sd.setLossVariables(losses.toArray(new String[0]));
+        return nll;
+    }
+
+    /** Adds the loss to the model's graph (once), makes it the graph's loss variable and returns it. */
     public static SDVariable addTo(CausalLm lm) {
         SameDiff sd = lm.sameDiff();
         if (sd.hasVariable(TASK_LOSS)) return sd.getVariable(TASK_LOSS);
         int vocab = lm.config().vocabSize();
         SDVariable labels = sd.placeHolder(LABELS, DataType.INT, -1, -1);
         SDVariable weights = sd.placeHolder(LABEL_WEIGHTS, DataType.FLOAT, -1, -1);
-        SDVariable logits = sd.reshape(lm.graph().logits(), -1, vocab);
-        SDVariable logProbs = sd.nn.logSoftmax(logits);
-        SDVariable oneHot = sd.oneHot(sd.reshape(labels, -1), vocab, -1, 1.0, 0.0, DataType.FLOAT);
-        SDVariable tokenLogProb = sd.sum(logProbs.mul(oneHot), true, 1);           // [N, 1]
-        SDVariable w = sd.reshape(weights, -1, 1);
-        SDVariable nllSum = sd.sum(tokenLogProb.mul(w)).neg(NLL_SUM);
-        SDVariable count = sd.sum(TOKEN_COUNT, weights);
-        return nllSum.div(TASK_LOSS, count);
+        SDVariable logits = lm.graph().flatLogits();                                  // [N, vocab]
+        SDVariable flatLabels = sd.reshape(labels, -1);
+        SDVariable w = sd.reshape(weights, -1);
+        SDVariable nll = tokenNll(sd, TOKEN_NLL, logits, flatLabels);                // [N]
+        sd.sum(TRAINING_SUM, nll);
+        sd.sum(NLL_SUM, nll.mul(w));
+        sd.sum(TOKEN_COUNT, weights);
+        SDVariable oneHot = sd.oneHot(flatLabels, vocab, -1, 1.0, 0.0, DataType.FLOAT);
+        SDVariable loss = sd.loss.softmaxCrossEntropy(TASK_LOSS, oneHot, logits, w,
+                LossReduce.MEAN_BY_NONZERO_WEIGHT_COUNT, 0.0);
+        sd.setLossVariables(loss);
+        return loss;
     }
 }

@@ -123,8 +123,9 @@ public final class LoraModel {
             SDVariable va = sd.var(m.name() + ".lora_A.weight", a);
             SDVariable vb = sd.var(m.name() + ".lora_B.weight", b);
             double s = config.scaling();
-            SDVariable low = sd.mmul(sd.mmul(x, va, false, true, false), vb, false, true, false);
-            SDVariable y = m.applyBase(x).add(m.name() + "/lora", low.mul(s));
+            // s·(x·Aᵀ)·Bᵀ, scaled at rank r: one [tokens, out] array fewer than scaling the product
+            SDVariable low = sd.mmul(sd.mmul(x, va, false, true, false).mul(s), vb, false, true, false);
+            SDVariable y = m.applyBase(x).add(m.name() + "/lora", low);
             modules.put(m.name(), new LoraModule(m, va, vb, s, x, y));
             return y;
         }

@@ -29,6 +29,6 @@ public record LoraModule(LinearModule base, SDVariable a, SDVariable b, double s
 
     /** The current effective weight {@code W0 + s·B·A} as a new array {@code [out, in]}. */
     public INDArray effectiveWeight() {
-        return base.weight().getArr().add(delta());
+        return base.weightMatrix().add(delta());
     }
 }

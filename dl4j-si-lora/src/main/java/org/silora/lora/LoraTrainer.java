@@ -9,6 +9,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.learning.config.Adam;
 import org.silora.hf.graph.CausalLm;
+import org.silora.hf.graph.GradientPass;
 import org.silora.hf.graph.StepMemory;
 
 import java.nio.file.Path;
@@ -55,7 +56,7 @@ public final class LoraTrainer {
     private final List<String> trainable;
     private final Map<String, GradientUpdater<?>> updaters = new LinkedHashMap<>();
     private final List<StepListener> listeners = new ArrayList<>();
-    private SDVariable penalty;
+    private Penalty penalty;
     private int step;
     private int skipped;
     private Path checkpointDir;
@@ -84,7 +85,9 @@ public final class LoraTrainer {
         this.lm = lm;
         this.options = options;
         this.sd = lm.sameDiff();
-        this.taskLoss = CausalLmLoss.addTo(lm);
+        CausalLmLoss.addTo(lm);
+        // the token-summed NLL: its gradient is the mean loss's times the token count, at a third of the memory
+        this.taskLoss = sd.getVariable(CausalLmLoss.TRAINING_SUM);
         this.trainable = List.copyOf(variables);
         Adam adam = new Adam(options.learningRate());
         for (String n : trainable) {
@@ -129,12 +132,11 @@ public final class LoraTrainer {
     }
 
     /**
-     * Adds a scalar penalty (built in this model's graph, constants only besides A and B) to the loss that the
-     * optimizer minimises. Listeners still receive the gradients of the task loss alone.
+     * Adds a penalty (its value and gradient computed in closed form from the parameters) to the objective the
+     * optimizer minimises; {@code null} removes it. Listeners still receive the gradients of the task loss alone.
      */
-    public void setPenalty(SDVariable penalty) {
+    public void setPenalty(Penalty penalty) {
         this.penalty = penalty;
-        sd.setLossVariables(taskLoss.add("total_loss", penalty));
     }
 
     /** Optimizer steps done so far (skipped ones included). */
@@ -211,6 +213,7 @@ public final class LoraTrainer {
                 }
             }
         }
+        lm.releaseTrainingMemory();   // the steps' working arrays are not needed by what comes after training
         return new TrainingResult(losses.size(), tokens, (System.nanoTime() - t0) / 1e9, losses, penalties);
     }
 
@@ -244,14 +247,12 @@ public final class LoraTrainer {
     }
 
     private double[] stepOnce(List<TokenBatch> micro) {
-        Set<String> outputs = new LinkedHashSet<>(List.of(CausalLmLoss.TASK_LOSS));
+        Set<String> outputs = new LinkedHashSet<>(List.of(CausalLmLoss.NLL_SUM, CausalLmLoss.TOKEN_COUNT));
         Set<String> gradsFor = new LinkedHashSet<>(trainable);
         for (StepListener l : listeners) {
             outputs.addAll(l.requiredActivations());
             gradsFor.addAll(l.requiredActivationGradients());
         }
-        if (penalty != null) outputs.add(penalty.name());
-        Map<String, INDArray> taskGrads = new HashMap<>();
         Map<String, INDArray> totalGrads = new HashMap<>();
         Map<String, INDArray> activations = new HashMap<>();
         Map<String, INDArray> activationGrads = new HashMap<>();
@@ -261,32 +262,31 @@ public final class LoraTrainer {
         int index = 0;
         for (TokenBatch batch : micro) {
             Map<String, INDArray> ph = batch.placeholders(lm);
-            OutAndGrad og = sd.calculateGradientsAndOutputs(ph, outputs, gradsFor);
-            loss += og.getOutputs().get(CausalLmLoss.TASK_LOSS).getDouble(0) * scale;
-            if (penalty != null) pen = og.getOutputs().get(penalty.name()).getDouble(0);
+            OutAndGrad og = GradientPass.run(sd, ph, outputs, gradsFor, options.recycleArrays());
+            double tokens = og.getOutputs().get(CausalLmLoss.TOKEN_COUNT).getDouble(0);
+            loss += og.getOutputs().get(CausalLmLoss.NLL_SUM).getDouble(0) / tokens * scale;
             activationGrads.clear();
             for (String n : gradsFor) {
                 INDArray g = og.getGradients().get(n);
                 if (g == null) continue;
                 if (!trainable.contains(n)) {
-                    activationGrads.put(n, g);
+                    activationGrads.put(n, g.muli(1.0 / tokens));   // of the micro-batch's mean loss
                     continue;
                 }
                 INDArray acc = totalGrads.get(n);
-                if (acc == null) totalGrads.put(n, g.mul(scale));
-                else acc.addi(g.mul(scale));
+                if (acc == null) totalGrads.put(n, g.mul(scale / tokens));
+                else acc.addi(g.mul(scale / tokens));
             }
             for (String n : outputs) activations.put(n, og.getOutputs().get(n));
             for (StepListener l : listeners) l.microBatch(index, activations, activationGrads, scale);
             index++;
         }
-        if (penalty != null && !listeners.isEmpty()) {
-            // the task-loss gradient = total − penalty gradient; the penalty depends on A and B only. Only listeners
-            // see it, and it costs a second gradient pass: skipped without listeners (the usual μ phase)
-            Map<String, INDArray> penGrads = penaltyGradients(micro.get(0));
-            for (String n : trainable) taskGrads.put(n, totalGrads.get(n).sub(penGrads.get(n)));
-        } else {
-            taskGrads = totalGrads;
+        Map<String, INDArray> taskGrads = totalGrads;
+        if (penalty != null) {
+            // the objective's gradient = task gradient + the penalty's closed-form gradient (at θ(t), like the loss)
+            totalGrads = new HashMap<>();
+            for (String n : trainable) totalGrads.put(n, taskGrads.get(n).dup());
+            pen = penalty.addGradients(totalGrads);
         }
         String bad = !Double.isFinite(loss) ? "the loss" : !Double.isFinite(pen) ? "the penalty" : null;
         if (bad == null) {
@@ -323,14 +323,24 @@ public final class LoraTrainer {
         return new double[]{loss, pen};
     }
 
-    private Map<String, INDArray> penaltyGradients(TokenBatch any) {
-        List<SDVariable> saved = new ArrayList<>();
-        for (String n : sd.getLossVariables()) saved.add(sd.getVariable(n));
-        sd.setLossVariables(penalty);
+    /**
+     * The gradients of the mean task loss of {@code batch} with respect to every trainable variable, at the current
+     * parameters, as a step computes them (no penalty); new arrays of the caller's.
+     *
+     * <pre>{@code
+     * Map<String, INDArray> g = trainer.gradients(new TokenBatch(rows));
+     * }</pre>
+     */
+    public Map<String, INDArray> gradients(TokenBatch batch) {
         try {
-            return sd.calculateGradients(any.placeholders(lm), trainable);
+            OutAndGrad og = GradientPass.run(sd, batch.placeholders(lm), List.of(CausalLmLoss.TOKEN_COUNT), trainable,
+                    options.recycleArrays());
+            double tokens = og.getOutputs().get(CausalLmLoss.TOKEN_COUNT).getDouble(0);
+            Map<String, INDArray> out = new LinkedHashMap<>();
+            for (String n : trainable) out.put(n, og.getGradients().get(n).mul(1.0 / tokens));
+            return out;
         } finally {
-            sd.setLossVariables(saved.toArray(new SDVariable[0]));
+            if (options.recycleArrays()) StepMemory.endStepOf(sd);
         }
     }
 
@@ -349,12 +359,16 @@ public final class LoraTrainer {
         CausalLmLoss.addTo(lm);
         double nll = 0;
         double count = 0;
-        for (int i = 0; i < rows.size(); i += batchSize) {
-            TokenBatch b = new TokenBatch(rows.subList(i, Math.min(rows.size(), i + batchSize)));
-            Map<String, INDArray> out = lm.sameDiff().output(b.placeholders(lm),
-                    CausalLmLoss.NLL_SUM, CausalLmLoss.TOKEN_COUNT);
-            nll += out.get(CausalLmLoss.NLL_SUM).getDouble(0);
-            count += out.get(CausalLmLoss.TOKEN_COUNT).getDouble(0);
+        try {
+            for (int i = 0; i < rows.size(); i += batchSize) {
+                TokenBatch b = new TokenBatch(rows.subList(i, Math.min(rows.size(), i + batchSize)));
+                Map<String, INDArray> out = lm.output(b.placeholders(lm),
+                        CausalLmLoss.NLL_SUM, CausalLmLoss.TOKEN_COUNT);
+                nll += out.get(CausalLmLoss.NLL_SUM).getDouble(0);
+                count += out.get(CausalLmLoss.TOKEN_COUNT).getDouble(0);
+            }
+        } finally {
+            lm.releaseInferenceMemory();
         }
         return nll / count;
     }

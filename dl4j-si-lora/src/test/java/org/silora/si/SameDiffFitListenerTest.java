@@ -46,7 +46,7 @@ class SameDiffFitListenerTest {
         b.sameDiff().setLossVariables(CausalLmLoss.TASK_LOSS);
         b.sameDiff().setTrainingConfig(TrainingConfig.builder().updater(new Adam(lr))
                 .dataSetFeatureMapping(DecoderGraphBuilder.INPUT_IDS, DecoderGraphBuilder.ATTENTION_BIAS,
-                        DecoderGraphBuilder.ROPE_COS, DecoderGraphBuilder.ROPE_SIN)
+                        DecoderGraphBuilder.ROPE_COS, DecoderGraphBuilder.ROPE_SIN, DecoderGraphBuilder.TOKEN_MASK)
                 .dataSetLabelMapping(CausalLmLoss.LABELS, CausalLmLoss.LABEL_WEIGHTS).build());
         SiRecorder viaFit = SiRecorder.builder(b).build();
         var listener = viaFit.asSameDiffListener();
@@ -54,7 +54,8 @@ class SameDiffFitListenerTest {
             Map<String, INDArray> ph = batches.get(i % 2).placeholders(b.lm());
             MultiDataSet mds = new MultiDataSet(
                     new INDArray[]{ph.get(DecoderGraphBuilder.INPUT_IDS), ph.get(DecoderGraphBuilder.ATTENTION_BIAS),
-                            ph.get(DecoderGraphBuilder.ROPE_COS), ph.get(DecoderGraphBuilder.ROPE_SIN)},
+                            ph.get(DecoderGraphBuilder.ROPE_COS), ph.get(DecoderGraphBuilder.ROPE_SIN),
+                            ph.get(DecoderGraphBuilder.TOKEN_MASK)},
                     new INDArray[]{ph.get(CausalLmLoss.LABELS), ph.get(CausalLmLoss.LABEL_WEIGHTS)});
             b.sameDiff().fit(mds, listener);
         }

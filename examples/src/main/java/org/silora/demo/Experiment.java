@@ -354,7 +354,7 @@ public final class Experiment {
             double[][] curves;
         }
 
-        Candidate trainCandidate(String label, LoraModel m, TrainingOptions opts, org.nd4j.autodiff.samediff.SDVariable penalty,
+        Candidate trainCandidate(String label, LoraModel m, TrainingOptions opts, org.silora.lora.Penalty penalty,
                                  Double coefficient) {
             LoraTrainer t = new LoraTrainer(m, opts);
             if (penalty != null) t.setPenalty(penalty);

@@ -147,7 +147,7 @@ public final class Pretraining {
                             Map<String, Integer> extraConfig) throws IOException {
         Files.createDirectories(dir);
         Map<String, INDArray> tensors = new LinkedHashMap<>();
-        for (String n : variables(lm)) tensors.put(n, lm.sameDiff().getArrForVarName(n));
+        for (String n : variables(lm)) tensors.put(n, lm.graph().hfTensor(n));
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", "pt");
         meta.putAll(metadata);
