@@ -105,15 +105,26 @@ public final class CausalLm implements AutoCloseable {
         if (trainable && storage != DataType.FLOAT) {
             throw new IllegalArgumentException("trainable base weights must be FLOAT, not " + storage);
         }
-        DecoderGraphBuilder builder;
-        if (config instanceof LlamaConfig c) {
-            builder = new LlamaGraphBuilder(c, weights, linearFactory);
-        } else if (config instanceof GptjConfig c) {
-            builder = new GptjGraphBuilder(c, weights, linearFactory);
-        } else {
-            throw new IllegalArgumentException("unsupported config " + config.getClass().getSimpleName());
-        }
-        return new CausalLm(builder.trainable(trainable).storage(storage).build());
+        return new CausalLm(builder(config, weights, linearFactory).trainable(trainable).storage(storage).build());
+    }
+
+    /**
+     * Every tensor a checkpoint of {@code config} holds, with its shape, in the order the graph uses them (e.g. to
+     * write a checkpoint of random weights, or to plan memory before loading).
+     *
+     * <pre>{@code
+     * long parameters = CausalLm.tensorShapes(cfg).values().stream()
+     *         .mapToLong(s -> java.util.Arrays.stream(s).reduce(1, Math::multiplyExact)).sum();
+     * }</pre>
+     */
+    public static Map<String, long[]> tensorShapes(ModelConfig config) {
+        return java.util.Collections.unmodifiableMap(builder(config, null, LinearFactory.BASE).expectedTensors());
+    }
+
+    private static DecoderGraphBuilder builder(ModelConfig config, Weights weights, LinearFactory linearFactory) {
+        if (config instanceof LlamaConfig c) return new LlamaGraphBuilder(c, weights, linearFactory);
+        if (config instanceof GptjConfig c) return new GptjGraphBuilder(c, weights, linearFactory);
+        throw new IllegalArgumentException("unsupported config " + config.getClass().getSimpleName());
     }
 
     public CausalLmGraph graph() {

@@ -59,6 +59,7 @@ public final class StepMemory implements SessionMemMgr {
     private long liveBytes;
     private long peakLiveBytes;
     private Map<String, Long> peakLiveShapes = Map.of();
+    private long foreignReleases;
 
     /**
      * Installs a new pool as the memory manager of {@code sd}'s session for the calling thread (creating the
@@ -90,9 +91,11 @@ public final class StepMemory implements SessionMemMgr {
         INDArray a = q == null ? null : q.pollFirst();
         if (a != null) {
             pooledAt.remove(a);
-            // a fresh id, as SameDiff's own cache does: the session remembers the ids of arrays it has released and
-            // would never release this one again (so a step's working set grew step after step)
-            ((org.nd4j.linalg.api.ndarray.BaseNDArray) a).assignNewId();
+            // a new array object over the same memory, with an id no other array has: the session remembers the ids
+            // of arrays it has released and never releases an id twice. (M2.1's assignNewId, which SameDiff's own cache
+            // uses, hands out ids that the next new array receives too: the two then share one id, and one of them is
+            // never released)
+            a = Nd4j.create(a.data(), a.shape(), a.stride(), 0L, a.ordering());
             reused++;
         } else {
             a = Nd4j.createUninitializedDetached(dataType, shape);
@@ -134,6 +137,8 @@ public final class StepMemory implements SessionMemMgr {
         if (k != null) {
             liveBytes -= bytes(arr);
             toPool(arr, k);
+        } else if (DEBUG) {
+            foreignReleases++;
         }
     }
 
@@ -245,6 +250,7 @@ public final class StepMemory implements SessionMemMgr {
     public String toString() {
         int pooled = pool.values().stream().mapToInt(ArrayDeque::size).sum();
         return "StepMemory[allocated=" + allocated + ", reused=" + reused + ", pooled=" + pooled + ", live=" + live.size()
+                + (DEBUG ? ", foreign releases=" + foreignReleases : "")
                 + ", generation=" + generation + ", shapes=" + Arrays.toString(pool.keySet().stream().limit(3).toArray()) + "]";
     }
 }
