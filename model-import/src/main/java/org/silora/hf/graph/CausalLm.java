@@ -41,6 +41,23 @@ public final class CausalLm implements AutoCloseable {
         this.graph = graph;
     }
 
+    /**
+     * Checks a model folder without loading weights: {@code config.json}, every safetensors header, and that each
+     * tensor the configuration implies is there with its shape. Returns the configuration; every problem is a one-line
+     * {@link org.silora.hf.ModelFormatException}.
+     *
+     * <pre>{@code
+     * ModelConfig cfg = CausalLm.validate(dir);   // then plan memory, then load
+     * }</pre>
+     */
+    public static ModelConfig validate(Path dir) {
+        ModelConfig config = ModelConfigs.load(dir);
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
+            builder(config, checkpointWeights(ckpt), LinearFactory.BASE).checkTensors();
+        }
+        return config;
+    }
+
     /** Loads {@code config.json} and the safetensors weights of a model folder. */
     public static CausalLm load(Path dir) {
         return load(dir, LinearFactory.BASE);
@@ -192,13 +209,27 @@ public final class CausalLm implements AutoCloseable {
      * }</pre>
      */
     public Map<String, INDArray> output(Map<String, INDArray> placeholders, String... names) {
-        SameDiff sd = graph.sd();
-        StepMemory memory = StepMemory.install(sd);
-        try {
-            Map<String, INDArray> out = sd.output(placeholders, names);
+        return output(placeholders, out -> {
             Map<String, INDArray> copies = new HashMap<>();
             for (String n : names) copies.put(n, out.get(n).dup());
             return copies;
+        }, names);
+    }
+
+    /**
+     * A forward pass for the named variables, handed to {@code use} while they are valid (the graph's working arrays,
+     * recycled after {@code use} returns): no copy of large outputs such as the logits.
+     *
+     * <pre>{@code
+     * double first = lm.output(ph, out -> out.get("logits").getDouble(0), "logits");
+     * }</pre>
+     */
+    public <T> T output(Map<String, INDArray> placeholders, java.util.function.Function<Map<String, INDArray>, T> use,
+                        String... names) {
+        SameDiff sd = graph.sd();
+        StepMemory memory = StepMemory.install(sd);
+        try {
+            return use.apply(sd.output(placeholders, names));
         } finally {
             memory.endStep();
         }

@@ -157,7 +157,8 @@ public abstract class DecoderGraphBuilder {
     /** True when the output projection uses the token embedding ({@code tie_word_embeddings}). */
     protected abstract boolean tiedEmbedding();
 
-    private void checkTensors() {
+    /** Every tensor the config implies is in the weights with its shape; a one-line error otherwise. */
+    void checkTensors() {
         for (Map.Entry<String, long[]> e : expectedTensors().entrySet()) {
             long[] actual = weights.shape(e.getKey());
             if (actual == null) {

@@ -260,6 +260,18 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         return files.stream().map(SafetensorsFile::path).toList();
     }
 
+    /** The element type most of the checkpoint's bytes are in (e.g. BF16 for a LLaMA-3 release). */
+    public DType dominantDtype() {
+        long[] bytes = new long[DType.values().length];
+        owner.forEach((n, f) -> {
+            TensorInfo t = f.tensors().get(n);
+            bytes[t.dtype().ordinal()] += t.byteLength();
+        });
+        int best = 0;
+        for (int i = 1; i < bytes.length; i++) if (bytes[i] > bytes[best]) best = i;
+        return DType.values()[best];
+    }
+
     /** Sum of the tensors' data bytes. */
     public long totalBytes() {
         return owner.entrySet().stream().mapToLong(e -> e.getValue().tensors().get(e.getKey()).byteLength()).sum();
