@@ -29,13 +29,13 @@ import java.util.Map;
  *     the choice's length in characters (Unicode code points, as Python's {@code len}, without the leading space).</li>
  * </ol>
  * Requests are sorted by length and run in batches of {@link Options#batchSize()} rows, right-padded with an
- * attention mask; the per-row sums are computed in the graph, so only {@code [B]} values leave it.
+ * attention mask; the log-likelihoods come from the logits by a max-shifted log-sum-exp
+ * ({@link CausalLmLoss#nll}), stable where M2.1's loss ops overflow.
  */
 public final class MultipleChoiceScorer {
 
     static final String LABELS = "mc_labels";
     static final String WEIGHTS = "mc_weights";
-    static final String ROW_LL = "mc_row_ll";
 
     /**
      * @param batchSize rows per forward
@@ -90,7 +90,6 @@ public final class MultipleChoiceScorer {
         this.options = options;
         this.maxLength = options.maxLength() > 0 ? options.maxLength() : lm.config().maxPositionEmbeddings();
         if (options.addBos() && tokenizer.bosId().isEmpty()) throw new IllegalArgumentException("--add-bos: the tokenizer has no BOS token");
-        addTo(lm);
     }
 
     /** The harness's {@code _encode_pair}. */
@@ -163,8 +162,17 @@ public final class MultipleChoiceScorer {
                 weights.add(w);
             }
             Map<String, INDArray> ph = CausalLmLoss.placeholders(lm, inputs, labels, weights, LABELS, WEIGHTS);
-            INDArray rowLl = lm.output(ph, ROW_LL).get(ROW_LL);
-            for (int r = 0; r < b; r++) ll[batch.get(r).item()][batch.get(r).choice()] = rowLl.getDouble(r);
+            String logits = lm.graph().flatLogits().name();
+            int[] lab = ph.remove(LABELS).reshape(-1).toIntVector();   // read here, not by the graph
+            INDArray weightArr = ph.remove(WEIGHTS);
+            double[] nll = lm.output(ph, out -> CausalLmLoss.nll(out.get(logits), lab), logits);
+            float[] w = weightArr.reshape(-1).toFloatVector();
+            int t = (int) weightArr.size(1);
+            for (int r = 0; r < b; r++) {
+                double rowLl = 0;
+                for (int j = 0; j < t; j++) rowLl -= w[r * t + j] == 0 ? 0 : w[r * t + j] * nll[r * t + j];
+                ll[batch.get(r).item()][batch.get(r).choice()] = rowLl;
+            }
             progress.onBatch(start + b, reqs.size());
         }
         lm.releaseInferenceMemory();   // this evaluation's working arrays
@@ -193,17 +201,5 @@ public final class MultipleChoiceScorer {
             if (Double.isNaN(v[i]) || v[i] > v[best]) best = i;
         }
         return best;
-    }
-
-    /** Adds the per-row weighted log-likelihood {@code [B]} to the graph (once). */
-    static void addTo(CausalLm lm) {
-        SameDiff sd = lm.sameDiff();
-        if (sd.hasVariable(ROW_LL)) return;
-        SDVariable labels = sd.placeHolder(LABELS, DataType.INT, -1, -1);
-        SDVariable weights = sd.placeHolder(WEIGHTS, DataType.FLOAT, -1, -1);
-        // per-token log-probability of the label, without a one-hot [B*T, vocab] array
-        SDVariable nll = CausalLmLoss.tokenNll(sd, null, lm.graph().flatLogits(), sd.reshape(labels, -1));
-        SDVariable tok = nll.neg().mul(sd.reshape(weights, -1));                                  // [B*T]
-        sd.sum(ROW_LL, sd.reshape(tok, sd.shape(weights)), false, 1);                            // [B]
     }
 }

@@ -106,9 +106,11 @@ public final class Perplexity {
             Map<String, INDArray> ph = lm.placeholders(in, padded ? mask : null);
             ph.put(CausalLmLoss.LABELS, Nd4j.createFromArray(labels).castTo(DataType.INT));
             ph.put(CausalLmLoss.LABEL_WEIGHTS, Nd4j.create(w, new long[]{b, t}, 'c'));
-            Map<String, INDArray> out = lm.output(ph, CausalLmLoss.NLL_SUM, CausalLmLoss.TOKEN_COUNT);
-            nll += out.get(CausalLmLoss.NLL_SUM).getDouble(0);
-            count += out.get(CausalLmLoss.TOKEN_COUNT).getDouble(0);
+            String logits = lm.graph().flatLogits().name();
+            double[] s = lm.output(ph, out -> CausalLmLoss.nllSum(out.get(logits), ph.get(CausalLmLoss.LABELS),
+                    ph.get(CausalLmLoss.LABEL_WEIGHTS)), logits);
+            nll += s[0];
+            count += s[1];
         }
         lm.releaseInferenceMemory();   // this evaluation's working arrays
         double mean = nll / count;

@@ -9,6 +9,9 @@ import org.silora.hf.safetensors.DType;
 import org.silora.hf.safetensors.SafetensorsCheckpoint;
 import org.silora.hf.safetensors.SafetensorsWriter;
 import org.silora.hf.safetensors.TensorInfo;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+import org.silora.lora.LoraConfig;
 import org.silora.lora.LoraModel;
 import org.silora.lora.LoraModule;
 
@@ -45,37 +48,78 @@ public final class MergedCheckpoints {
      * @param dtype storage type of every tensor, or {@code null} to keep each base tensor's own
      */
     public static void write(LoraModel model, Path baseDir, Path outDir, DType dtype) {
+        Map<String, INDArray[]> factors = new LinkedHashMap<>();
+        for (LoraModule m : model.modules().values()) factors.put(m.name(), new INDArray[]{m.a().getArr(), m.b().getArr()});
+        write(model.config(), factors, baseDir, outDir, dtype);
+    }
+
+    /**
+     * As {@link #write(LoraModel, Path, Path, DType)} from an adapter's factors ({@code lora_A}, {@code lora_B} by
+     * module, e.g. {@link PeftAdapters#readFactors}), without building the model: one base tensor is in memory at a
+     * time, so a 6 B-parameter checkpoint merges in a few hundred MB.
+     *
+     * <pre>{@code
+     * MergedCheckpoints.write(PeftAdapters.readConfig(adapter), PeftAdapters.readFactors(adapter), base, out, null);
+     * }</pre>
+     */
+    public static void write(LoraConfig lora, Map<String, INDArray[]> factors, Path baseDir, Path outDir, DType dtype) {
         ModelConfig config = ModelConfigs.load(baseDir);
-        for (LoraModule m : model.modules().values()) {
-            if (m.name().equals("lm_head") && config.tieWordEmbeddings()) {
-                throw new IllegalArgumentException("cannot merge a LoRA on lm_head of a model with tied embeddings "
-                        + "(the merge would change the input embedding too)");
-            }
+        if (factors.containsKey("lm_head") && config.tieWordEmbeddings()) {
+            throw new IllegalArgumentException("cannot merge a LoRA on lm_head of a model with tied embeddings "
+                    + "(the merge would change the input embedding too)");
         }
+        double s = lora.scaling();
         try {
             Files.createDirectories(outDir);
-            Map<String, LoraModule> byWeight = new LinkedHashMap<>();
-            for (LoraModule m : model.modules().values()) byWeight.put(m.name() + ".weight", m);
+            Map<String, INDArray[]> byWeight = new LinkedHashMap<>();
+            factors.forEach((k, v) -> byWeight.put(k + ".weight", v));
             try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(baseDir)) {
-                for (String w : byWeight.keySet()) {
-                    if (!ckpt.contains(w)) throw ModelFormatException.of(baseDir, "has no tensor '" + w + "' to merge into");
+                for (Map.Entry<String, INDArray[]> e : byWeight.entrySet()) {
+                    String w = e.getKey();
+                    if (!ckpt.contains(w)) throw new IllegalArgumentException("the base model has no tensor '" + w + "' to merge into");
+                    long[] shape = ckpt.info(w).shape();
+                    INDArray a = e.getValue()[0];
+                    INDArray b = e.getValue()[1];
+                    if (a.size(0) != lora.r()) {
+                        throw new IllegalArgumentException("adapter module '" + w.substring(0, w.length() - 7) + "' has rank "
+                                + a.size(0) + ", adapter_config.json says r = " + lora.r());
+                    }
+                    if (shape.length != 2 || b.size(0) != shape[0] || a.size(1) != shape[1] || a.size(0) != b.size(1)) {
+                        throw new IllegalArgumentException("adapter module '" + w.substring(0, w.length() - 7) + "' has lora_A "
+                                + java.util.Arrays.toString(a.shape()) + " and lora_B " + java.util.Arrays.toString(b.shape())
+                                + ", the base weight is " + java.util.Arrays.toString(shape));
+                    }
+                }
+                for (String name : ckpt.names()) {
+                    if (!name.endsWith(".weight") || ckpt.info(name).shape().length != 2) continue;
+                    String module = name.substring(0, name.length() - 7);
+                    if (lora.matches(module) && !factors.containsKey(module) && !module.endsWith("embed_tokens") && !module.endsWith(".wte")) {
+                        throw new IllegalArgumentException("adapter has no lora_A/lora_B for targeted module " + module);
+                    }
                 }
                 List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+                INDArray[] previous = new INDArray[1];   // the writer asks for tensors in order: the last one is done with
                 for (String name : ckpt.names()) {
                     TensorInfo info = ckpt.info(name);
-                    LoraModule m = byWeight.get(name);
+                    INDArray[] ab = byWeight.get(name);
                     entries.add(new SafetensorsWriter.Entry(name, dtype == null ? info.dtype() : dtype, info.shape(), () -> {
+                        if (previous[0] != null && previous[0].closeable()) previous[0].close();
                         INDArray w = ckpt.readFloat(name);
-                        return m == null ? w : w.addi(m.delta());
+                        if (ab != null) Nd4j.gemm(ab[1].castTo(DataType.FLOAT), ab[0].castTo(DataType.FLOAT), w, false, false, s, 1.0);
+                        previous[0] = w;
+                        return w;
                     }));
                 }
                 Map<String, String> meta = new LinkedHashMap<>();
                 meta.put("format", "pt");
                 meta.put("silora.merged_from", baseDir.toAbsolutePath().toString());
-                meta.put("silora.merged_modules", String.join(",", model.modules().keySet()));
-                meta.put("silora.lora", "r=" + model.config().r() + " alpha=" + model.config().loraAlpha()
-                        + " rslora=" + model.config().useRslora());
-                SafetensorsWriter.write(outDir.resolve("model.safetensors"), meta, entries);
+                meta.put("silora.merged_modules", String.join(",", factors.keySet()));
+                meta.put("silora.lora", "r=" + lora.r() + " alpha=" + lora.loraAlpha() + " rslora=" + lora.useRslora());
+                try {
+                    SafetensorsWriter.write(outDir.resolve("model.safetensors"), meta, entries);
+                } finally {
+                    if (previous[0] != null && previous[0].closeable()) previous[0].close();
+                }
             }
             for (String f : COPIED) {
                 Path src = baseDir.resolve(f);

@@ -234,6 +234,17 @@ public final class PeftAdapters {
 
     /** The base model in {@code baseDir} with the adapter in {@code adapterDir} applied (not merged). */
     public static LoraModel load(Path baseDir, Path adapterDir) {
+        return load(baseDir, adapterDir, org.nd4j.linalg.api.buffer.DataType.FLOAT);
+    }
+
+    /**
+     * As {@link #load(Path, Path)}, the base weights held as {@code storage} (FLOAT, or HALF/BFLOAT16 for inference).
+     *
+     * <pre>{@code
+     * CausalLm lm = PeftAdapters.load(base, adapter, DataType.HALF).lm();   // GPT-J-6B with its adapter in 12 GB
+     * }</pre>
+     */
+    public static LoraModel load(Path baseDir, Path adapterDir, org.nd4j.linalg.api.buffer.DataType storage) {
         LoraConfig config = readConfig(adapterDir);
         Map<String, INDArray[]> factors = readFactors(adapterDir);
         for (Map.Entry<String, INDArray[]> e : factors.entrySet()) {
@@ -243,7 +254,7 @@ public final class PeftAdapters {
             }
         }
         try {
-            return LoraModel.withFactors(baseDir, config, factors);
+            return LoraModel.withFactors(baseDir, config, factors, storage);
         } catch (IllegalArgumentException e) {
             throw ModelFormatException.of(adapterDir, "does not fit the base model in " + baseDir + ": " + e.getMessage());
         }

@@ -59,8 +59,16 @@ public final class LoraModel {
      * have them, with shapes {@code [r, in]} and {@code [out, r]}.
      */
     public static LoraModel withFactors(Path baseDir, LoraConfig config, Map<String, INDArray[]> factors) {
+        return withFactors(baseDir, config, factors, DataType.FLOAT);
+    }
+
+    /**
+     * As {@link #withFactors(Path, LoraConfig, Map)}, the base weights held as {@code storage} (FLOAT; HALF or
+     * BFLOAT16 for inference only: {@link LoraTrainer} refuses to train such a model).
+     */
+    public static LoraModel withFactors(Path baseDir, LoraConfig config, Map<String, INDArray[]> factors, DataType storage) {
         Injector inj = new Injector(config, 0, factors);
-        LoraModel m = new LoraModel(config, CausalLm.load(baseDir, inj), inj.modules);
+        LoraModel m = new LoraModel(config, CausalLm.load(baseDir, inj, storage), inj.modules);
         inj.checkAllUsed();
         return m;
     }

@@ -81,6 +81,12 @@ public final class LoraTrainer {
     }
 
     private LoraTrainer(LoraModel model, CausalLm lm, List<String> variables, TrainingOptions options) {
+        if (lm.graph().storage() != DataType.FLOAT) {
+            // the gradient function runs every widening before the first layer (M2.1 drops the control dependencies
+            // that order them when it copies the graph), so all widened weights would live at once beside the 16-bit ones
+            throw new IllegalArgumentException("training needs the base weights in FLOAT, not " + lm.graph().storage()
+                    + " (16-bit storage is for inference)");
+        }
         this.model = model;
         this.lm = lm;
         this.options = options;
@@ -247,7 +253,8 @@ public final class LoraTrainer {
     }
 
     private double[] stepOnce(List<TokenBatch> micro) {
-        Set<String> outputs = new LinkedHashSet<>(List.of(CausalLmLoss.NLL_SUM, CausalLmLoss.TOKEN_COUNT));
+        String logits = lm.graph().flatLogits().name();
+        Set<String> outputs = new LinkedHashSet<>(List.of(logits));   // held for the loss's backward anyway
         Set<String> gradsFor = new LinkedHashSet<>(trainable);
         for (StepListener l : listeners) {
             outputs.addAll(l.requiredActivations());
@@ -263,8 +270,9 @@ public final class LoraTrainer {
         for (TokenBatch batch : micro) {
             Map<String, INDArray> ph = batch.placeholders(lm);
             OutAndGrad og = GradientPass.run(sd, ph, outputs, gradsFor, options.recycleArrays());
-            double tokens = og.getOutputs().get(CausalLmLoss.TOKEN_COUNT).getDouble(0);
-            loss += og.getOutputs().get(CausalLmLoss.NLL_SUM).getDouble(0) / tokens * scale;
+            double[] nll = CausalLmLoss.nllSum(og.getOutputs().get(logits), ph.get(CausalLmLoss.LABELS), ph.get(CausalLmLoss.LABEL_WEIGHTS));
+            double tokens = nll[1];
+            loss += nll[0] / tokens * scale;
             activationGrads.clear();
             for (String n : gradsFor) {
                 INDArray g = og.getGradients().get(n);
@@ -333,9 +341,9 @@ public final class LoraTrainer {
      */
     public Map<String, INDArray> gradients(TokenBatch batch) {
         try {
-            OutAndGrad og = GradientPass.run(sd, batch.placeholders(lm), List.of(CausalLmLoss.TOKEN_COUNT), trainable,
-                    options.recycleArrays());
-            double tokens = og.getOutputs().get(CausalLmLoss.TOKEN_COUNT).getDouble(0);
+            Map<String, INDArray> ph = batch.placeholders(lm);
+            OutAndGrad og = GradientPass.run(sd, ph, List.of(), trainable, options.recycleArrays());
+            double tokens = ph.get(CausalLmLoss.LABEL_WEIGHTS).sumNumber().doubleValue();
             Map<String, INDArray> out = new LinkedHashMap<>();
             for (String n : trainable) out.put(n, og.getGradients().get(n).mul(1.0 / tokens));
             return out;
@@ -362,10 +370,12 @@ public final class LoraTrainer {
         try {
             for (int i = 0; i < rows.size(); i += batchSize) {
                 TokenBatch b = new TokenBatch(rows.subList(i, Math.min(rows.size(), i + batchSize)));
-                Map<String, INDArray> out = lm.output(b.placeholders(lm),
-                        CausalLmLoss.NLL_SUM, CausalLmLoss.TOKEN_COUNT);
-                nll += out.get(CausalLmLoss.NLL_SUM).getDouble(0);
-                count += out.get(CausalLmLoss.TOKEN_COUNT).getDouble(0);
+                Map<String, INDArray> ph = b.placeholders(lm);
+                String logits = lm.graph().flatLogits().name();
+                double[] s = lm.output(ph, out -> CausalLmLoss.nllSum(out.get(logits), ph.get(CausalLmLoss.LABELS),
+                        ph.get(CausalLmLoss.LABEL_WEIGHTS)), logits);
+                nll += s[0];
+                count += s[1];
             }
         } finally {
             lm.releaseInferenceMemory();

@@ -172,6 +172,21 @@ public record Importance(Map<String, ModuleImportance> modules, LayerWeighting w
     }
 
     /** Reads an importance file; a file that is not one, or is incomplete, is a one-line error. */
+    /** The modules an importance file covers, read from its header alone (e.g. to plan memory before loading Ω). */
+    public static List<String> modulesIn(Path file) {
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            if (!"silora-importance/1".equals(f.metadata().get("format"))) {
+                throw ModelFormatException.of(file, "not an importance file (metadata format is " + f.metadata().get("format") + ")");
+            }
+            List<String> names = new ArrayList<>();
+            for (String t : f.tensors().keySet()) {
+                if (t.endsWith(".si_omega")) names.add(t.substring(0, t.length() - ".si_omega".length()));
+            }
+            if (names.isEmpty()) throw ModelFormatException.of(file, "holds no Omega tensors");
+            return names;
+        }
+    }
+
     public static Importance load(Path file) {
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
             Map<String, String> meta = f.metadata();

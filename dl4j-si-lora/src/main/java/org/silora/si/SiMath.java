@@ -48,7 +48,9 @@ public final class SiMath {
     public static INDArray consolidate(INDArray omega, INDArray totalChange, double xi) {
         if (!(xi > 0)) throw new IllegalArgumentException("xi must be positive, got " + xi);
         INDArray denom = totalChange.mul(totalChange).addi(xi);
-        return Transforms.max(omega, 0.0, true).divi(denom);
+        INDArray big = Transforms.max(omega, 0.0, true).divi(denom);
+        denom.close();   // module-sized: freed now, not when the garbage collector gets to it
+        return big;
     }
 
     /** λ_l from the norms ‖Ω_l‖₂ (a numerically stable softmax). */
