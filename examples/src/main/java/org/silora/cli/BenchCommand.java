@@ -23,6 +23,18 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--profile", description = "instead of the suite: per-op profile of LoRA training steps (where the time goes)")
     boolean profile;
 
+    @Option(names = "--scale", description = "instead of the suite: real commands on random checkpoints of public configs "
+            + "(LLaMA-3.2-1B and 3B, GPT-J-6B; several GB each, written once into --out): peak RSS, memory plan, load and step time")
+    boolean scale;
+
+    @Option(names = "--scale-models", split = ",", paramLabel = "NAME", description = "with --scale: the configurations "
+            + "(default llama-3.2-1b,llama-3.2-3b,gpt-j-6b; also llama-3-8b)")
+    java.util.List<String> scaleModels;
+
+    @Option(names = "--scale-seq", split = ",", paramLabel = "N", description = "with --scale: sequence lengths of the "
+            + "step-time sweep on the first LLaMA (default 128,256,512,1024,2048; 0: none)")
+    java.util.List<Integer> scaleSeq;
+
     @Option(names = "--step-times", hidden = true, description = "only the LoRA step times under this JVM's thread settings (used by the suite's child JVMs)")
     boolean stepTimes;
 
@@ -37,6 +49,15 @@ final class BenchCommand implements Callable<Integer> {
         if (stepTimes) {
             Bench.Options o = quick ? Bench.Options.quick() : Bench.Options.standard();
             SiloraMain.json().println(new ObjectMapper().writeValueAsString(Bench.stepTimes(o, out, !quick)));
+            return 0;
+        }
+        if (scale) {
+            org.silora.bench.ScaleBench.Options d = org.silora.bench.ScaleBench.Options.standard();
+            java.util.List<Integer> seq = scaleSeq == null ? d.sweep() : scaleSeq.stream().filter(n -> n > 0).toList();
+            ObjectNode r = org.silora.bench.ScaleBench.run(new org.silora.bench.ScaleBench.Options(
+                    scaleModels == null ? d.models() : scaleModels, seq, d.rows()), out, System.err);
+            if (!json) System.err.print(org.silora.bench.ScaleBench.table(r));
+            SiloraMain.json().println(new ObjectMapper().writeValueAsString(r));
             return 0;
         }
         if (profile) {

@@ -10,10 +10,15 @@ import org.silora.eval.Perplexity;
 import org.silora.eval.Piqa;
 import org.silora.eval.SciQ;
 import org.silora.eval.TextCorpus;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.silora.hf.config.ModelConfig;
 import org.silora.hf.graph.CausalLm;
+import org.silora.hf.graph.LinearFactory;
+import org.silora.memory.MemoryPlanner;
 import org.silora.hf.tokenizer.HfTokenizer;
 import org.silora.io.PeftAdapters;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -60,6 +65,18 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--stride", defaultValue = "0", description = "ppl: tokens between window starts (0: = window, disjoint windows)")
     int stride;
 
+    @Mixin
+    MemoryOptions memory;
+
+    /** Tokens of the longest request (context + " " + choice), as the scorer will cut it. */
+    private int longestRequest(HfTokenizer tok, List<org.silora.eval.MultipleChoiceItem> items, int maxPositions) {
+        int longest = 1;
+        for (org.silora.eval.MultipleChoiceItem it : items) {
+            for (String c : it.choices()) longest = Math.max(longest, tok.encode(it.context() + " " + c, false).length + (addBos ? 1 : 0));
+        }
+        return Math.min(longest, maxPositions);
+    }
+
     @Override
     public Integer call() throws Exception {
         String t = task.toLowerCase(Locale.ROOT);
@@ -67,6 +84,7 @@ final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--task must be sciq, piqa, medmcqa or ppl, got " + task);
         }
         if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be >= 1");
+        model = MemoryOptions.model(model);
         if (limit < 0) throw new IllegalArgumentException("--limit must be >= 0");
         McDataset ds = null;
         List<String> docs = null;
@@ -86,11 +104,19 @@ final class EvalCommand implements Callable<Integer> {
             ds = ds.limit(limit);
             if (!ds.note().isEmpty()) System.err.println("eval " + t + ": " + ds.note());
         }
-        CausalLm lm = adapter != null ? PeftAdapters.load(model, adapter).lm() : CausalLm.load(model);
+        ModelConfig cfg = MemoryOptions.config(model);
         ObjectMapper om = new ObjectMapper();
         ObjectNode o = om.createObjectNode();
         o.put("task", t);
         try (HfTokenizer tok = HfTokenizer.load(model)) {
+            int planned = t.equals("ppl") ? (window > 0 ? window : Math.min(1024, cfg.maxPositionEmbeddings()))
+                    : longestRequest(tok, ds.items(), cfg.maxPositionEmbeddings());
+            int rows = t.equals("ppl") ? batchSize : Math.min(batchSize, Math.max(1, ds.items().stream().mapToInt(i -> i.choices().size()).sum()));
+            DataType storage = memory.inference("eval", model,
+                    st -> MemoryPlanner.inference(cfg, st, rows, planned, "eval", memory.budget()));
+            CausalLm lm = adapter != null ? PeftAdapters.load(model, adapter, storage).lm()
+                    : CausalLm.load(model, LinearFactory.BASE, storage);
+            memory.report();
             if (t.equals("ppl")) {
                 int w = window > 0 ? window : Math.min(1024, lm.config().maxPositionEmbeddings());
                 int s = stride > 0 ? stride : w;

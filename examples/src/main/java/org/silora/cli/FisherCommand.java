@@ -9,7 +9,9 @@ import org.silora.hf.safetensors.DType;
 import org.silora.hf.tokenizer.HfTokenizer;
 import org.silora.io.ModelFingerprint;
 import org.silora.io.TextDocuments;
+import org.silora.memory.MemoryPlanner;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -47,6 +49,9 @@ final class FisherCommand implements Callable<Integer> {
     @Option(names = "--dtype", defaultValue = "F32", description = "F32, F16 or BF16 (default ${DEFAULT-VALUE})")
     String dtype;
 
+    @Mixin
+    MemoryOptions memory;
+
     @Override
     public Integer call() throws Exception {
         if (samples < 1) throw new IllegalArgumentException("--samples must be >= 1");
@@ -58,6 +63,7 @@ final class FisherCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--dtype must be F32, F16 or BF16, got " + dtype);
         }
         if (dt != DType.F32 && dt != DType.F16 && dt != DType.BF16) throw new IllegalArgumentException("--dtype must be F32, F16 or BF16, got " + dtype);
+        model = MemoryOptions.model(model);
         String fingerprint = ModelFingerprint.of(model);
         List<int[]> rows = new ArrayList<>();
         try (HfTokenizer tok = HfTokenizer.load(model); Stream<String> docs = TextCorpus.documents(data)) {
@@ -75,7 +81,9 @@ final class FisherCommand implements Callable<Integer> {
         if (rows.isEmpty()) throw new IllegalArgumentException(data + ": too little text for one sample");
         if (rows.size() > samples) rows = rows.subList(0, samples);
         if (rows.size() < samples) System.err.println("fisher: the data gives " + rows.size() + " samples of " + seqLen + " tokens, fewer than --samples " + samples);
+        memory.training(MemoryPlanner.fisher(MemoryOptions.config(model), Math.min(batchSize, rows.size()), seqLen, memory.budget()));
         FisherEstimator est = FisherEstimator.of(model);
+        memory.report();
         FisherInformation f;
         long t0 = System.nanoTime();
         try (ProgressBar bar = new ProgressBar("fisher", rows.size())) {

@@ -4,11 +4,16 @@ import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.silora.hf.config.ModelConfig;
 import org.silora.hf.graph.CausalLm;
+import org.silora.hf.graph.LinearFactory;
+import org.silora.memory.MemoryPlanner;
 import org.silora.hf.tokenizer.HfTokenizer;
 import org.silora.io.PeftAdapters;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -22,7 +27,7 @@ import java.util.concurrent.Callable;
         description = "Forward pass of an imported checkpoint; prints {\"ids\":[...],\"logits\":[[...],...]} (one row per position, full vocabulary).")
 final class LogitsCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model folder (config.json, *.safetensors)")
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model folder (config.json, *.safetensors), hub-cache snapshot, or hub id in the local cache")
     Path model;
 
     @Option(names = "--adapter", paramLabel = "DIR", description = "peft LoRA adapter folder to apply without merging")
@@ -30,6 +35,9 @@ final class LogitsCommand implements Callable<Integer> {
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
+
+    @Mixin
+    MemoryOptions memory;
 
     static final class Input {
         @Option(names = "--ids", split = ",", paramLabel = "ID", description = "token ids, comma separated")
@@ -41,6 +49,7 @@ final class LogitsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        model = MemoryOptions.model(model);
         int[] ids = input.ids;
         if (ids == null) {
             try (HfTokenizer tok = HfTokenizer.load(model)) {
@@ -48,7 +57,18 @@ final class LogitsCommand implements Callable<Integer> {
             }
         }
         if (ids.length == 0) throw new IllegalArgumentException("no tokens to run");
-        CausalLm lm = adapter == null ? CausalLm.load(model) : PeftAdapters.load(model, adapter).lm();
+        ModelConfig cfg = MemoryOptions.config(model);
+        for (int id : ids) {
+            if (id < 0 || id >= cfg.vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, " + cfg.vocabSize() + ")");
+            }
+        }
+        int tokens = ids.length;
+        DataType storage = memory.inference("logits", model,
+                st -> MemoryPlanner.inference(cfg, st, 1, tokens, "logits", memory.budget()));
+        CausalLm lm = adapter == null ? CausalLm.load(model, LinearFactory.BASE, storage)
+                : PeftAdapters.load(model, adapter, storage).lm();
+        memory.report();
         INDArray logits = lm.logits(new int[][]{ids});
         writeJson(SiloraMain.json(), ids, logits);
         return 0;

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.silora.hf.safetensors.DType;
 import org.silora.io.MergedCheckpoints;
 import org.silora.io.PeftAdapters;
-import org.silora.lora.LoraModel;
+import org.silora.lora.LoraConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -36,14 +36,21 @@ final class MergeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--out must differ from --model (the base checkpoint is read while writing)");
         }
         long t0 = System.nanoTime();
-        LoraModel lora = PeftAdapters.load(model, adapter);
-        MergedCheckpoints.write(lora, model, out, dtype);
+        model = MemoryOptions.model(model);
+        // tensor by tensor from the adapter's factors: the base model is never built, so any size merges
+        LoraConfig config = PeftAdapters.readConfig(adapter);
+        var factors = PeftAdapters.readFactors(adapter);
+        try {
+            MergedCheckpoints.write(config, factors, model, out, dtype);
+        } catch (IllegalArgumentException e) {
+            throw org.silora.hf.ModelFormatException.of(adapter, "does not fit the base model in " + model + ": " + e.getMessage());
+        }
         ObjectNode o = new ObjectMapper().createObjectNode();
         o.put("out", out.toString());
-        o.put("merged_modules", lora.modules().size());
-        o.put("r", lora.config().r());
-        o.put("lora_alpha", lora.config().loraAlpha());
-        o.put("use_rslora", lora.config().useRslora());
+        o.put("merged_modules", factors.size());
+        o.put("r", config.r());
+        o.put("lora_alpha", config.loraAlpha());
+        o.put("use_rslora", config.useRslora());
         o.put("bytes", Files.size(out.resolve("model.safetensors")));
         o.put("seconds", (System.nanoTime() - t0) / 1e9);
         SiloraMain.json().println(o);

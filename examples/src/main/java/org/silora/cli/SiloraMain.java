@@ -74,9 +74,35 @@ public final class SiloraMain implements Runnable {
     }
 
     private static int run(String[] args, PrintStream realOut) {
+        try {
+            return parseAndRun(args, realOut);
+        } catch (Error e) {
+            // planned runs should not get here; when one does (a plan that was too low, another process taking
+            // memory), it ends as one line like any bad input. (ND4J's static setup wraps an out-of-memory error in an
+            // ExceptionInInitializerError.)
+            OutOfMemoryError oom = outOfMemory(e);
+            if (oom == null) throw e;
+            System.err.println("silora " + (args.length > 0 ? args[0] : "") + ": error: out of memory ("
+                    + oneLine(oom) + "); lower --batch-size or --seq-len, hold the weights in 16 bits for inference "
+                    + "(--weights-dtype bf16), or give the run more memory");
+            return 1;
+        }
+    }
+
+    private static OutOfMemoryError outOfMemory(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof OutOfMemoryError oom) return oom;
+            if (c.getCause() == c) break;
+        }
+        return null;
+    }
+
+    private static int parseAndRun(String[] args, PrintStream realOut) {
         CommandLine cl = new CommandLine(new SiloraMain());
         cl.setOut(new java.io.PrintWriter(realOut, true));
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            OutOfMemoryError oom = outOfMemory(ex);
+            if (oom != null) throw oom;
             String name = cmd.getCommandName();
             String msg = oneLine(ex);
             cmd.getErr().println("silora " + name + ": error: " + msg);
@@ -114,17 +140,55 @@ public final class SiloraMain implements Runnable {
      * training loop's garbage grew to 15 GB before that happened and the kernel killed the process. Unless the
      * user set them, the relaunch bounds them to a quarter (arrays) and 60 % (process) of the machine's memory.
      */
-    static List<String> offHeapLimits(List<String> jvmArgs) {
+    static List<String> offHeapLimits(List<String> jvmArgs, String[] args) {
         List<String> out = new ArrayList<>();
         long total = physicalMemory();
         if (total <= 0) return out;
+        long[] limits = limits(total, args);
         if (jvmArgs.stream().noneMatch(a -> a.startsWith("-Dorg.bytedeco.javacpp.maxbytes="))) {
-            out.add("-Dorg.bytedeco.javacpp.maxbytes=" + Math.max(2L << 30, total / 4));
+            out.add("-Dorg.bytedeco.javacpp.maxbytes=" + limits[0]);
         }
         if (jvmArgs.stream().noneMatch(a -> a.startsWith("-Dorg.bytedeco.javacpp.maxphysicalbytes="))) {
-            out.add("-Dorg.bytedeco.javacpp.maxphysicalbytes=" + Math.max(4L << 30, total * 6 / 10));
+            out.add("-Dorg.bytedeco.javacpp.maxphysicalbytes=" + limits[1]);
         }
         return out;
+    }
+
+    /**
+     * JavaCPP's limits for a command line: for a run on a model larger than 1 GB in float32, the run's own memory
+     * budget (it was planned to fit; the process limit is the last guard and ends as one line); otherwise a quarter
+     * and 60 % of the machine, which make the garbage collector free arrays early.
+     */
+    static long[] limits(long total, String[] args) {
+        long small0 = Math.max(2L << 30, total / 4);
+        long small1 = Math.max(4L << 30, total * 6 / 10);
+        String model = value(args, "--model");
+        if (model == null) return new long[]{small0, small1};
+        long f32;
+        try (org.silora.hf.safetensors.SafetensorsCheckpoint ck =
+                     org.silora.hf.safetensors.SafetensorsCheckpoint.open(org.silora.hf.ModelLocation.resolve(model))) {
+            f32 = 0;
+            for (String n : ck.names()) f32 += ck.info(n).numel() * 4;
+        } catch (RuntimeException e) {
+            return new long[]{small0, small1};   // the command itself reports what is wrong with the model
+        }
+        if (f32 < 1_000_000_000L) return new long[]{small0, small1};
+        long budget;
+        try {
+            String max = value(args, "--max-memory");
+            budget = max != null ? org.silora.memory.MachineMemory.parseSize(max) : org.silora.memory.MachineMemory.defaultBudget();
+        } catch (IllegalArgumentException e) {
+            return new long[]{small0, small1};
+        }
+        return new long[]{Math.min(budget, total), Math.min(total - (256L << 20), budget + (512L << 20))};
+    }
+
+    private static String value(String[] args, String option) {
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals(option) && i + 1 < args.length) return args[i + 1];
+            if (args[i].startsWith(option + "=")) return args[i].substring(option.length() + 1);
+        }
+        return null;
     }
 
     private static long physicalMemory() {
@@ -149,15 +213,25 @@ public final class SiloraMain implements Runnable {
         return cmd;
     }
 
-    private static int relaunchWithTunedThreads(String[] args) {
-        List<String> cmd = javaCommand(offHeapLimits(ManagementFactory.getRuntimeMXBean().getInputArguments()), List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
+    /**
+     * {@code silora args} in a new JVM set up as the launcher sets up the command it runs: passive OpenMP and
+     * OpenBLAS threads, JavaCPP limits for the run ({@link #offHeapLimits}), no further relaunch.
+     */
+    public static ProcessBuilder childProcess(List<String> args) {
+        List<String> cmd = javaCommand(offHeapLimits(ManagementFactory.getRuntimeMXBean().getInputArguments(),
+                args.toArray(new String[0])), args);
+        ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().put(THREADS_SET, "1");
         pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
         pb.environment().putIfAbsent("OMP_NUM_THREADS", Integer.toString(Runtime.getRuntime().availableProcessors()));
         // OpenBLAS's own worker threads spin (sched_yield) for ~2^28 cycles after each gemm; on 2 cores that spinning
         // took a third of the CPU samples of a training step away from ND4J's elementwise loops
         pb.environment().putIfAbsent("OPENBLAS_THREAD_TIMEOUT", "4");
+        return pb;
+    }
+
+    private static int relaunchWithTunedThreads(String[] args) {
+        ProcessBuilder pb = childProcess(List.of(args)).inheritIO();
         try {
             Process p = pb.start();
             Runtime.getRuntime().addShutdownHook(new Thread(p::destroy));

@@ -9,6 +9,7 @@ import org.silora.lora.LoraConfig;
 import org.silora.lora.LoraModel;
 import org.silora.lora.LoraTrainer;
 import org.silora.lora.TrainingResult;
+import org.silora.memory.MemoryPlanner;
 import org.silora.si.Importance;
 import org.silora.si.LayerWeighting;
 import org.silora.si.QuadraticPenalty;
@@ -28,7 +29,7 @@ import java.util.concurrent.Callable;
         description = "Phase mu: LoRA on domain data with --method lora|rslora|si|si-no-layer|ewc; writes the peft adapter into --out.")
 final class TrainDomainCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "base Hugging Face model folder")
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "base Hugging Face model folder, hub-cache snapshot, or hub id in the local cache")
     Path model;
 
     @Option(names = "--method", required = true, description = "lora, rslora, si, si-no-layer or ewc")
@@ -64,6 +65,9 @@ final class TrainDomainCommand implements Callable<Integer> {
     @Mixin
     TrainOptions train;
 
+    @Mixin
+    MemoryOptions memory;
+
     @Override
     public Integer call() throws Exception {
         String m = method.toLowerCase(Locale.ROOT);
@@ -79,7 +83,15 @@ final class TrainDomainCommand implements Callable<Integer> {
         if (!ewc && fisher != null) throw new IllegalArgumentException("--fisher is used by --method ewc only");
         if (!(ewcLambda >= 0) || Double.isInfinite(ewcLambda)) throw new IllegalArgumentException("--ewc-lambda must be >= 0, got " + ewcLambda);
 
+        model = MemoryOptions.model(model);
         String fingerprint = ModelFingerprint.of(model);
+        List<int[]> rows = train.rows(model, data);
+        LoraConfig planned = adapter != null ? PeftAdapters.readConfig(adapter)
+                : si ? LoraConfig.builder().targetModules(Importance.modulesIn(importance)).build()
+                : lora.config(model.toString(), m.equals("rslora"));
+        memory.training(MemoryPlanner.training(MemoryOptions.config(model), planned, train.batchSize, train.longestRow(rows),
+                train.gradAccum, si || ewc ? MemoryPlanner.Extra.PENALTY : MemoryPlanner.Extra.NONE, "train-domain",
+                memory.budget()));
         FisherInformation fim = ewc ? FisherInformation.load(fisher) : null;
         Importance imp = null;
         if (si) {
@@ -98,6 +110,7 @@ final class TrainDomainCommand implements Callable<Integer> {
         } else {
             lm = LoraModel.create(model, lora.config(model.toString(), m.equals("rslora")), train.seed);
         }
+        memory.report();
         LoraTrainer trainer = new LoraTrainer(lm, train.options());
         if (si) {
             imp.checkFits(lm, fingerprint, importance);
@@ -107,7 +120,6 @@ final class TrainDomainCommand implements Callable<Integer> {
             fim.checkFits(lm, fingerprint, fisher);
             trainer.setPenalty(fim.penalty(lm, ewcLambda));   // lambda * sum F (.) D^2, D = s*B*A
         }
-        List<int[]> rows = train.rows(model, data);
         System.err.println("train-domain " + m + ": " + rows.size() + " rows, " + lm.modules().size() + " LoRA modules"
                 + (si ? ", phi " + phi + ", tau " + imp.metadata().get("tau") + " (lambda entropy "
                 + imp.metadata().get("lambda_entropy") + " of max " + imp.metadata().get("lambda_entropy_max") + ")" : ""));

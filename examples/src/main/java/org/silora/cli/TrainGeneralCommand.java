@@ -9,6 +9,7 @@ import org.silora.lora.LoraConfig;
 import org.silora.lora.LoraModel;
 import org.silora.lora.LoraTrainer;
 import org.silora.lora.TrainingResult;
+import org.silora.memory.MemoryPlanner;
 import org.silora.si.Importance;
 import org.silora.si.LayerWeighting;
 import org.silora.si.SiMode;
@@ -30,7 +31,7 @@ import java.util.concurrent.Callable;
         description = "Phase nu: LoRA on general text with SI importance recording; writes the peft adapter and importance.safetensors into --out.")
 final class TrainGeneralCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "base Hugging Face model folder")
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "base Hugging Face model folder, hub-cache snapshot, or hub id in the local cache")
     Path model;
 
     @Option(names = "--data", required = true, paramLabel = "FILE", description = "general text: .jsonl with a \"text\" field, or plain text")
@@ -57,6 +58,9 @@ final class TrainGeneralCommand implements Callable<Integer> {
     @Mixin
     TrainOptions train;
 
+    @Mixin
+    MemoryOptions memory;
+
     @Override
     public Integer call() throws Exception {
         SiMode mode = switch (siMode.toLowerCase(Locale.ROOT)) {
@@ -68,10 +72,16 @@ final class TrainGeneralCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--si-mode exact needs --grad-accum 1 (dL/dW is taken per batch)");
         }
         LayerWeighting weighting = LayerWeighting.parse(tau);
+        model = MemoryOptions.model(model);
         List<int[]> rows = train.rows(model, data);
         String fingerprint = ModelFingerprint.of(model);
         LoraConfig cfg = lora.config(model.toString(), false);
+        memory.training(MemoryPlanner.training(MemoryOptions.config(model), cfg, train.batchSize, train.longestRow(rows),
+                train.gradAccum, MemoryPlanner.si(mode), "train-general", memory.budget()));
+        long load0 = System.nanoTime();
         LoraModel lm = LoraModel.create(model, cfg, train.seed);
+        double loadSeconds = (System.nanoTime() - load0) / 1e9;
+        memory.report();
         LoraTrainer trainer = new LoraTrainer(lm, train.options());
         SiRecorder si = SiRecorder.builder(lm).mode(mode).xi(xi).build();
         trainer.addListener(si);
@@ -108,6 +118,7 @@ final class TrainGeneralCommand implements Callable<Integer> {
         o.put("steps", r.steps());
         o.put("tokens", r.tokens());
         o.put("seconds", r.seconds());
+        o.put("load_seconds", loadSeconds);
         o.put("si_mode", mode.name().toLowerCase(Locale.ROOT));
         org.silora.demo.Experiment.describe(imp, o);
         o.put("omega_bytes", imp.omegaBytes(omegaDtype));

@@ -64,6 +64,13 @@ final class TrainOptions {
         }
     }
 
+    /** Tokens of the longest row's inputs (a row of n tokens makes n − 1 predictions): the planned sequence length. */
+    int longestRow(List<int[]> rows) {
+        int t = 1;
+        for (int[] r : rows) t = Math.max(t, r.length - 1);
+        return t;
+    }
+
     TrainingOptions options() {
         return TrainingOptions.builder().epochs(epochs).learningRate(lr).batchSize(batchSize)
                 .gradientAccumulation(gradAccum).seed(seed).skipNonFinite(skipNonFinite).build();

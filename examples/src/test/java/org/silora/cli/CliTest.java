@@ -90,7 +90,7 @@ class CliTest extends CapturedCli {
     @Test
     void badInputGivesOneLineAndNonZeroExit() throws Exception {
         assertEquals(1, run("logits", "--model", tmp.resolve("nope").toString(), "--ids", "1"));
-        assertOneErrorLine("logits", "config.json");
+        assertOneErrorLine("logits", "no such folder");
 
         Path model = tmp.resolve("m");
         ModelConfig cfg = TinyModels.gptj();
