@@ -34,6 +34,8 @@ public final class SiloraMain implements Runnable {
 
     /** Environment marker so the relaunch below happens once. */
     static final String THREADS_SET = "SILORA_THREADS_SET";
+    /** Names the JavaCPP limits the launcher set for the JVM it started (see {@link #inheritedJvmArgs}). */
+    static final String LIMITS_SET = "SILORA_LAUNCHER_LIMITS";
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -140,6 +142,17 @@ public final class SiloraMain implements Runnable {
      * training loop's garbage grew to 15 GB before that happened and the kernel killed the process. Unless the
      * user set them, the relaunch bounds them to a quarter (arrays) and 60 % (process) of the machine's memory.
      */
+    /**
+     * This JVM's options without the JavaCPP limits the launcher chose for this JVM's own command ({@code chosen}: the
+     * options' names, comma-separated, from {@link #LIMITS_SET}): they were sized for that command (60 % of the
+     * machine for {@code bench}), not for the command a child runs. Limits the user set stay.
+     */
+    static List<String> inheritedJvmArgs(List<String> jvmArgs, String chosen) {
+        if (chosen == null || chosen.isBlank()) return jvmArgs;
+        java.util.Set<String> drop = java.util.Set.of(chosen.split(","));
+        return jvmArgs.stream().filter(a -> a.indexOf('=') < 0 || !drop.contains(a.substring(0, a.indexOf('=')))).toList();
+    }
+
     static List<String> offHeapLimits(List<String> jvmArgs, String[] args) {
         List<String> out = new ArrayList<>();
         long total = physicalMemory();
@@ -202,9 +215,13 @@ public final class SiloraMain implements Runnable {
      * plus {@code extraJvmArgs}, same class path.
      */
     public static List<String> javaCommand(List<String> extraJvmArgs, List<String> args) {
+        return javaCommand(ManagementFactory.getRuntimeMXBean().getInputArguments(), extraJvmArgs, args);
+    }
+
+    private static List<String> javaCommand(List<String> jvmArgs, List<String> extraJvmArgs, List<String> args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
-        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        cmd.addAll(jvmArgs);
         cmd.addAll(extraJvmArgs);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
@@ -218,9 +235,11 @@ public final class SiloraMain implements Runnable {
      * OpenBLAS threads, JavaCPP limits for the run ({@link #offHeapLimits}), no further relaunch.
      */
     public static ProcessBuilder childProcess(List<String> args) {
-        List<String> cmd = javaCommand(offHeapLimits(ManagementFactory.getRuntimeMXBean().getInputArguments(),
-                args.toArray(new String[0])), args);
-        ProcessBuilder pb = new ProcessBuilder(cmd);
+        List<String> jvm = inheritedJvmArgs(ManagementFactory.getRuntimeMXBean().getInputArguments(), System.getenv(LIMITS_SET));
+        List<String> limits = offHeapLimits(jvm, args.toArray(new String[0]));
+        ProcessBuilder pb = new ProcessBuilder(javaCommand(jvm, limits, args));
+        // which limits the launcher chose (not the user), so that a child of that child chooses its own again
+        pb.environment().put(LIMITS_SET, String.join(",", limits.stream().map(a -> a.substring(0, a.indexOf('='))).toList()));
         pb.environment().put(THREADS_SET, "1");
         pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
         pb.environment().putIfAbsent("OMP_NUM_THREADS", Integer.toString(Runtime.getRuntime().availableProcessors()));
