@@ -59,6 +59,11 @@ public final class Perplexity {
 
     /** Perplexity of a token stream. */
     public static Result evaluate(CausalLm lm, int[] ids, int window, int stride, int batchSize) {
+        return evaluate(lm, ids, window, stride, batchSize, MultipleChoiceScorer.Progress.NONE);
+    }
+
+    /** Perplexity of a token stream; {@code progress} hears of each batch of windows (windows done, windows in all). */
+    public static Result evaluate(CausalLm lm, int[] ids, int window, int stride, int batchSize, MultipleChoiceScorer.Progress progress) {
         if (window < 1) throw new IllegalArgumentException("window must be >= 1, got " + window);
         if (window > lm.config().maxPositionEmbeddings()) {
             throw new IllegalArgumentException("window " + window + " is longer than the model's " + lm.config().maxPositionEmbeddings() + " positions");
@@ -111,6 +116,7 @@ public final class Perplexity {
                     ph.get(CausalLmLoss.LABEL_WEIGHTS)), logits);
             nll += s[0];
             count += s[1];
+            progress.onBatch(i + b, rows.size());
         }
         lm.releaseInferenceMemory();   // this evaluation's working arrays
         double mean = nll / count;

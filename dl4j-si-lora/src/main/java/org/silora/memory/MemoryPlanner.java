@@ -57,6 +57,11 @@ public final class MemoryPlanner {
         double fwd = (run.equals("logits") ? 3.0 : 1.2) * s.nv
                 + (s.gptj ? 10.0 * s.nd + 4.0 * s.nm : 4.0 * s.nd + 2.0 * s.nm) + 3.0 * s.scores;
         parts.add(new MemoryPlan.Part("forward arrays", (long) (4 * fwd * POOL), batch + " x " + seqLen + " tokens"));
+        if (!run.equals("logits")) {
+            // runs of many batches end with a shorter one: SameDiff's inference array cache keeps the arrays of the
+            // earlier shape beside the new ones (GPT-J-6B eval, 4 x 512 then 3 x 512: 2 GB above the single pass)
+            parts.add(new MemoryPlan.Part("array cache", (long) (4 * fwd * POOL), "arrays of a batch of another shape"));
+        }
         if (storage != DataType.FLOAT) {
             parts.add(new MemoryPlan.Part("widened weights", 4 * s.widenedAtOnce, "FLOAT copies in use at once"));
         }
@@ -215,9 +220,12 @@ public final class MemoryPlanner {
             long q = (long) cfg.numHeads() * cfg.headDim();
             long kv = (long) cfg.numKeyValueHeads() * cfg.headDim();
             long m = cfg.intermediateSize();
-            // widened at once: q, k, v (and fc_in beside them in GPT-J) of a layer, or gate and up, or the output head
+            // widened at once: q, k, v (and fc_in beside them in GPT-J) of a layer, or gate and up, or the output head,
+            // and beside the largest of them the previous module's copies, not yet released (measured on 1B, 3B,
+            // GPT-J-6B: the peaks exceeded the largest set alone by one layer's set)
             long attention = d * (q + 2 * kv) + (gptj ? d * m : 0);
-            widenedAtOnce = Math.max(Math.max(attention, 2 * d * m), (long) cfg.vocabSize() * d);
+            long layer = Math.max(attention, 2 * d * m);
+            widenedAtOnce = Math.max(layer, (long) cfg.vocabSize() * d) + layer;
         }
     }
 }

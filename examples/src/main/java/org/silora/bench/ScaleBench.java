@@ -89,6 +89,8 @@ public final class ScaleBench {
             List<Run> rs = new ArrayList<>();
             rs.add(child("logits", log, "logits", "--model", model.toString(), "--ids", ids));
             if (llama) {
+                // what holding the weights in 16 bits costs in time (and saves in memory) where float32 fits too
+                rs.add(child("logits bf16 weights", log, "logits", "--model", model.toString(), "--ids", ids, "--weights-dtype", "bf16"));
                 int batch = parameters(cfg) < 2_000_000_000L ? 2 : 1;
                 Path nu = dir.resolve("out").resolve(name + "-nu");
                 for (String mode : List.of("paper", "exact")) {
@@ -105,7 +107,8 @@ public final class ScaleBench {
                 }
             } else {
                 rs.add(child("eval ppl", log, "eval", "--model", model.toString(), "--task", "ppl", "--data", heldOut.toString(),
-                        "--limit", "10", "--window", "512", "--batch-size", "4"));
+                        // one Brown document (~3 000 tokens): a 4 x 512 batch of GPT-J-6B is ~25 TFLOP, minutes here
+                        "--limit", "1", "--window", "512", "--batch-size", "4"));
             }
             for (Run r : rs) runs.add(json(om, r));
             if (llama && !swept && !opt.sweep().isEmpty()) {

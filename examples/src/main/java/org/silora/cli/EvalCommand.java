@@ -114,13 +114,19 @@ final class EvalCommand implements Callable<Integer> {
             int rows = t.equals("ppl") ? batchSize : Math.min(batchSize, Math.max(1, ds.items().stream().mapToInt(i -> i.choices().size()).sum()));
             DataType storage = memory.inference("eval", model,
                     st -> MemoryPlanner.inference(cfg, st, rows, planned, "eval", memory.budget()));
+            long load0 = System.nanoTime();
             CausalLm lm = adapter != null ? PeftAdapters.load(model, adapter, storage).lm()
                     : CausalLm.load(model, LinearFactory.BASE, storage);
+            o.put("load_seconds", (System.nanoTime() - load0) / 1e9);
             memory.report();
             if (t.equals("ppl")) {
                 int w = window > 0 ? window : Math.min(1024, lm.config().maxPositionEmbeddings());
                 int s = stride > 0 ? stride : w;
-                Perplexity.Result r = Perplexity.evaluate(lm, tok, docs, w, s, batchSize);
+                Perplexity.Result r;
+                try (ProgressBar bar = new ProgressBar("eval ppl", 0)) {
+                    r = Perplexity.evaluate(lm, Perplexity.tokens(docs, tok), w, s, batchSize,
+                            (done, total) -> bar.update(done, total, "windows"));
+                }
                 o.put("ppl", r.ppl());
                 o.put("tokens", r.tokens());
                 o.put("window", r.window());

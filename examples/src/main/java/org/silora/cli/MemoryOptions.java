@@ -95,7 +95,10 @@ final class MemoryOptions {
                     + "float32 (their widened copies would all live until the backward pass); 16-bit weights are for logits and eval");
         }
         pending.add(plan.summary());
-        plan.require("lower --batch-size or --seq-len (--grad-accum keeps the effective batch)");
+        // when the float32 weights alone exceed the budget no batch shape helps: say so instead of a way out that fails
+        plan.require(plan.bytes("weights") + plan.bytes("runtime") >= plan.budget()
+                ? "its float32 weights alone do not fit (training keeps them in float32): use a machine with more memory or a smaller model"
+                : "lower --batch-size or --seq-len (--grad-accum keeps the effective batch)");
     }
 
     /** The element type most of the checkpoint's bytes are in. */

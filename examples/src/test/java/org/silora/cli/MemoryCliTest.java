@@ -60,11 +60,18 @@ class MemoryCliTest extends CapturedCli {
         Path data = tmp.resolve("d.txt");
         Files.writeString(data, "one two three four five six seven eight nine ten ".repeat(40));
         assertEquals(1, execute("train-general", "--model", shipped.toString(), "--data", data.toString(), "--out",
-                tmp.resolve("o").toString(), "--max-memory", "2m", "--seq-len", "8"));
+                tmp.resolve("o").toString(), "--max-memory", "600m", "--batch-size", "16", "--seq-len", "512"));
         e = errLine();
         assertTrue(e.startsWith("silora train-general: error: train-general needs about "), e);
         assertTrue(e.contains("--grad-accum"), e);
         assertFalse(Files.exists(tmp.resolve("o").resolve("adapter_model.safetensors")));
+
+        // where the float32 weights alone exceed the budget no batch shape helps, and the line says so
+        assertEquals(1, execute("train-general", "--model", shipped.toString(), "--data", data.toString(), "--out",
+                tmp.resolve("o").toString(), "--max-memory", "2m", "--seq-len", "8"));
+        e = errLine();
+        assertTrue(e.contains("float32 weights alone do not fit"), e);
+        assertFalse(e.contains("--grad-accum"), e);
     }
 
     @Test
