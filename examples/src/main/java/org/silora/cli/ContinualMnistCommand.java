@@ -17,6 +17,7 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.regularization.Regularization;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.silora.data.MnistDigits;
+import org.silora.demo.Plots;
 import org.silora.dl4j.EwcListener;
 import org.silora.dl4j.ImportanceListener;
 import org.silora.dl4j.ImportanceRegistry;
@@ -24,13 +25,6 @@ import org.silora.dl4j.SiListener;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import javax.imageio.ImageIO;
-import java.awt.BasicStroke;
-import java.awt.Color;
-import java.awt.Font;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -350,50 +344,22 @@ final class ContinualMnistCommand implements Callable<Integer> {
         o.printf(Locale.ROOT, "%n%.1f s; plot %s%n", seconds, png);
     }
 
-    /** Mean accuracy over the tasks seen so far, after each task, one line per method; joint as a dashed line. */
+    /**
+     * Mean accuracy over the tasks seen so far, after each task, one line per method; joint as a dashed reference line;
+     * the legend carries the average accuracy after the last task.
+     */
     private static void plot(Path file, Map<String, Run> runs, double joint) throws IOException {
-        System.setProperty("java.awt.headless", "true");
-        int w = 720, h = 440, left = 70, right = 150, top = 40, bottom = 60;
-        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, w, h);
-        double yMin = 0.5;
-        for (Run r : runs.values()) for (int t = 0; t < TASKS; t++) yMin = Math.min(yMin, seen(r.test, t));
-        yMin = Math.floor(yMin * 10) / 10;
-        int pw = w - left - right, ph = h - top - bottom;
-        final double lo = yMin;
-        java.util.function.DoubleUnaryOperator ys = v -> top + ph * (1 - (v - lo) / (1 - lo));
-        java.util.function.IntUnaryOperator xs = t -> left + pw * t / (TASKS - 1);
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-        g.setColor(new Color(225, 225, 225));
-        for (double v = lo; v <= 1.0001; v += 0.1) g.drawLine(left, (int) ys.applyAsDouble(v), left + pw, (int) ys.applyAsDouble(v));
-        g.setColor(Color.BLACK);
-        g.drawRect(left, top, pw, ph);
-        for (double v = lo; v <= 1.0001; v += 0.1) g.drawString(String.format(Locale.ROOT, "%.1f", v), left - 30, (int) ys.applyAsDouble(v) + 4);
-        for (int t = 0; t < TASKS; t++) g.drawString(Integer.toString(t + 1), xs.applyAsInt(t) - 3, top + ph + 18);
-        g.drawString("after task", left + pw / 2 - 25, h - 20);
-        g.drawString("split MNIST (task-incremental): mean test accuracy over the tasks seen so far", left, 22);
-        Color[] colors = {new Color(214, 39, 40), new Color(31, 119, 180), new Color(44, 160, 44)};
-        int k = 0;
+        double[] tasks = new double[TASKS];
+        for (int t = 0; t < TASKS; t++) tasks[t] = t + 1;
+        List<Plots.Series> lines = new ArrayList<>();
         for (Map.Entry<String, Run> e : runs.entrySet()) {
-            g.setColor(colors[k % colors.length]);
-            g.setStroke(new BasicStroke(2.5f));
-            for (int t = 0; t + 1 < TASKS; t++) {
-                g.drawLine(xs.applyAsInt(t), (int) ys.applyAsDouble(seen(e.getValue().test, t)),
-                        xs.applyAsInt(t + 1), (int) ys.applyAsDouble(seen(e.getValue().test, t + 1)));
-            }
-            for (int t = 0; t < TASKS; t++) g.fillOval(xs.applyAsInt(t) - 4, (int) ys.applyAsDouble(seen(e.getValue().test, t)) - 4, 8, 8);
-            g.drawString(String.format(Locale.ROOT, "%s %.3f", e.getKey(), e.getValue().testAvg()), left + pw + 12, top + 20 + 20 * k);
-            k++;
+            double[] y = new double[TASKS];
+            for (int t = 0; t < TASKS; t++) y[t] = seen(e.getValue().test, t);
+            lines.add(new Plots.Series(String.format(Locale.ROOT, "%s %.3f", e.getKey(), e.getValue().testAvg()), tasks, y).withMarkers());
         }
-        g.setColor(Color.GRAY);
-        g.setStroke(new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[]{6f, 5f}, 0f));
-        g.drawLine(left, (int) ys.applyAsDouble(joint), left + pw, (int) ys.applyAsDouble(joint));
-        g.drawString(String.format(Locale.ROOT, "joint %.3f", joint), left + pw + 12, top + 20 + 20 * k);
-        g.dispose();
-        ImageIO.write(img, "png", file.toFile());
+        lines.add(Plots.Series.reference(String.format(Locale.ROOT, "joint %.3f", joint), 1, TASKS, joint));
+        Plots.lines(file, "split MNIST (task-incremental): mean test accuracy over the tasks seen so far", "after task",
+                "mean test accuracy", lines, false, Plots.Limits.UNIT);
     }
 
     private static double seen(double[][] acc, int after) {
