@@ -79,10 +79,7 @@ public final class MemoryPlanner {
         List<MemoryPlan.Part> parts = new ArrayList<>();
         parts.add(weights(cfg, DataType.FLOAT));
         Map<String, long[]> targets = targets(cfg, lora);
-        double step = s.gptj
-                ? cfg.numLayers() * (27.5 * s.nd + 6.0 * s.nm + 3.0 * s.scores)
-                : cfg.numLayers() * (11.5 * s.nd + 8.5 * s.nhd + 8.5 * s.nkvd + 3.0 * s.nm + 3.0 * s.scores);
-        step += 3.0 * s.nv;
+        double step = s.backwardPass(cfg);
         long targetElems = 0;
         long largest = 0;
         long factors = 0;
@@ -140,10 +137,7 @@ public final class MemoryPlanner {
             scratch.put(out + "x" + in, out * in);
             taps += s.tokens * (in + out);
         }
-        double step = s.gptj
-                ? cfg.numLayers() * (27.5 * s.nd + 6.0 * s.nm + 3.0 * s.scores)
-                : cfg.numLayers() * (11.5 * s.nd + 8.5 * s.nhd + 8.5 * s.nkvd + 3.0 * s.nm + 3.0 * s.scores);
-        step += 3.0 * s.nv + taps;
+        double step = s.backwardPass(cfg) + taps;
         parts.add(new MemoryPlan.Part("Fisher", 4 * (fisher + scratch.values().stream().mapToLong(Long::longValue).sum()),
                 "F per linear module and a scratch per shape"));
         parts.add(new MemoryPlan.Part("backward arrays", (long) (4 * step * POOL), batch + " x " + seqLen + " tokens"));
@@ -226,6 +220,17 @@ public final class MemoryPlanner {
             long attention = d * (q + 2 * kv) + (gptj ? d * m : 0);
             long layer = Math.max(attention, 2 * d * m);
             widenedAtOnce = Math.max(layer, (long) cfg.vocabSize() * d) + layer;
+        }
+
+        /**
+         * Elements SameDiff holds at the peak of a training pass (forward and backward): the measured per-layer counts
+         * and three {@code [tokens, vocab]} arrays for the loss.
+         */
+        double backwardPass(ModelConfig cfg) {
+            double layers = gptj
+                    ? cfg.numLayers() * (27.5 * nd + 6.0 * nm + 3.0 * scores)
+                    : cfg.numLayers() * (11.5 * nd + 8.5 * nhd + 8.5 * nkvd + 3.0 * nm + 3.0 * scores);
+            return layers + 3.0 * nv;
         }
     }
 }

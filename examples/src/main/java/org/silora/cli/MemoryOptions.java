@@ -39,6 +39,11 @@ final class MemoryOptions {
 
     /** The budget: {@code --max-memory}, or the machine's memory less what the system keeps. */
     long budget() {
+        return budget(maxMemory);
+    }
+
+    /** The budget a {@code --max-memory} value (null: not given) stands for. */
+    static long budget(String maxMemory) {
         return maxMemory == null ? MachineMemory.defaultBudget() : MachineMemory.parseSize(maxMemory);
     }
 

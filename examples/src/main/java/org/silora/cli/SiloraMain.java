@@ -188,8 +188,7 @@ public final class SiloraMain implements Runnable {
         if (f32 < 1_000_000_000L) return new long[]{small0, small1};
         long budget;
         try {
-            String max = value(args, "--max-memory");
-            budget = max != null ? org.silora.memory.MachineMemory.parseSize(max) : org.silora.memory.MachineMemory.defaultBudget();
+            budget = MemoryOptions.budget(value(args, "--max-memory"));
         } catch (IllegalArgumentException e) {
             return new long[]{small0, small1};
         }
