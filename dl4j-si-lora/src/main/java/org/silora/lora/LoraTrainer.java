@@ -214,6 +214,9 @@ public final class LoraTrainer {
                 penalties.add(lp[1]);
                 for (TokenBatch b : micro) tokens += b.predictedTokens();
                 progress.onStep(losses.size(), totalSteps, lp[0]);
+                if (i + options.gradientAccumulation() >= batches.size()) {
+                    for (StepListener l : listeners) l.epochEnd(epoch);   // before the checkpoint of this step
+                }
                 if (checkpointDir != null && losses.size() % checkpointEvery == 0 && losses.size() < totalSteps) {
                     TrainingCheckpoint.save(checkpointDir, this, dataHash, totalSteps, losses, penalties, tokens, checkpointInfo);
                 }

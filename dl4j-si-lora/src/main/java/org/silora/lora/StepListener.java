@@ -41,6 +41,13 @@ public interface StepListener {
     default void beforeUpdate(StepContext ctx) {
     }
 
+    /**
+     * After the last step of each epoch of {@link LoraTrainer#train} ({@code epoch} counts from 0), before a checkpoint
+     * of that step is written.
+     */
+    default void epochEnd(int epoch) {
+    }
+
     /** After the update: parameters hold θ(t+1); {@link StepContext#updates()} holds θ(t) − θ(t+1). */
     default void afterStep(StepContext ctx) {
     }

@@ -30,6 +30,7 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
     private final LoraModel model;
     private final SiMode mode;
     private final double xi;
+    private final SiRecipe recipe;
     private final Map<String, Slot> slots = new LinkedHashMap<>();
     private int steps;
     private Importance previous;
@@ -49,6 +50,7 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
         final INDArray bBefore;
         final INDArray gA;         // PAPER: task gradients of A and B at t
         final INDArray gB;
+        INDArray accumulated;      // AUTHORS recipe: Ω of the epochs ended so far (allocated at the first epoch end)
         INDArray exactGrad;        // EXACT with several micro-batches: Σ weight·δᵀ·x of the step (allocated then)
 
         Slot(LoraModule m) {
@@ -84,10 +86,11 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
                 Nd4j.create(DataType.FLOAT, k.get(0), k.get(1))});
     }
 
-    private SiRecorder(LoraModel model, SiMode mode, double xi, Importance previous) {
+    private SiRecorder(LoraModel model, SiMode mode, double xi, SiRecipe recipe, Importance previous) {
         this.model = model;
         this.mode = mode;
         this.xi = xi;
+        this.recipe = recipe;
         this.previous = previous;
         for (LoraModule m : model.modules().values()) {
             slots.put(m.name(), new Slot(m));
@@ -105,6 +108,33 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
     public double xi() {
         return xi;
     }
+
+    public SiRecipe recipe() {
+        return recipe;
+    }
+
+    /**
+     * AUTHORS recipe: Ω += max(0, ω)/(Δ² + ξ) with Δ this epoch's change of every module, then ω reset and Δ restarted
+     * (the paper's code accumulates Ω per epoch); nothing for SPEC.
+     */
+    @Override
+    public void epochEnd(int epoch) {
+        if (!recipe.perEpoch()) return;
+        for (Slot s : slots.values()) {
+            INDArray[] sc = scratch(s);
+            s.delta(s.startB, s.startA, sc[0]);
+            s.delta(sc[1]);
+            INDArray big = SiMath.consolidate(s.omega, sc[1].subi(sc[0]), xi);
+            if (s.accumulated == null) s.accumulated = big;
+            else s.accumulated.addi(big);
+            s.omega.assign(0);
+            s.startA.assign(s.m.a().getArr());
+            s.startB.assign(s.m.b().getArr());
+        }
+        epochsAccumulated++;
+    }
+
+    private int epochsAccumulated;
 
     /** Steps recorded since the last consolidation. */
     public int steps() {
@@ -186,6 +216,7 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
             }
             s.delta(sc[1]);                                                                   // D(t+1)
             SiMath.accumulate(s.omega, g, sc[1].subi(sc[0]));
+            if (recipe.clampEachStep()) org.nd4j.linalg.ops.transforms.Transforms.relu(s.omega, false);   // ω := max(0, ω)
         }
         steps++;
     }
@@ -290,6 +321,7 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
             st.put(e.getKey() + "/omega", e.getValue().omega);
             st.put(e.getKey() + "/start_A", e.getValue().startA);
             st.put(e.getKey() + "/start_B", e.getValue().startB);
+            if (e.getValue().accumulated != null) st.put(e.getKey() + "/omega_epochs", e.getValue().accumulated);
         }
         st.put("steps", Nd4j.scalar(DataType.FLOAT, (float) steps));
         return st;
@@ -309,6 +341,8 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
             s.omega.assign(o.reshape(s.omega.shape()));
             s.startA.assign(sa.reshape(s.startA.shape()));
             s.startB.assign(sb.reshape(s.startB.shape()));
+            INDArray acc = state.get(e.getKey() + "/omega_epochs");
+            s.accumulated = acc == null ? null : acc.reshape(s.omega.shape()).dup();
         }
         INDArray n = state.get("steps");
         if (n != null) steps = (int) n.getDouble(0);
@@ -327,8 +361,9 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
     }
 
     /**
-     * Ends phase ν: Ω = max(0, ω)/(Δν² + ξ) per module (added to the importance of earlier phases), λ from the
-     * norms, anchors = the current A and B; then resets ω and restarts Δν from here.
+     * Ends phase ν: Ω = max(0, ω)/(Δν² + ξ) per module (added to the importance of earlier phases, and with the AUTHORS
+     * recipe to the Ω of the epochs already ended), λ from the norms, anchors = the current A and B; then resets ω and
+     * restarts Δν from here.
      */
     public Importance consolidate(LayerWeighting weighting, Map<String, String> provenance) {
         Map<String, Importance.ModuleImportance> modules = new LinkedHashMap<>();
@@ -338,6 +373,10 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
             s.delta(sc[1]);                       // D(tν)
             org.silora.lora.NumericalGuard.requireFinite(s.omega, "omega of " + s.m.name() + " after " + steps + " steps");
             INDArray big = SiMath.consolidate(s.omega, sc[1].subi(sc[0]), xi);
+            if (s.accumulated != null) {
+                big.addi(s.accumulated);
+                s.accumulated = null;
+            }
             org.silora.lora.NumericalGuard.requireFinite(big, "Omega of " + s.m.name());
             if (previous != null && previous.modules().containsKey(s.m.name())) {
                 big.addi(previous.modules().get(s.m.name()).omega());
@@ -351,6 +390,9 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
         Map<String, String> meta = new LinkedHashMap<>(provenance);
         meta.put("mode", mode.name());
         meta.put("xi", Double.toString(xi));
+        meta.put("recipe", recipe.id());
+        if (recipe.perEpoch()) meta.put("epochs_accumulated", Integer.toString(epochsAccumulated));
+        epochsAccumulated = 0;
         meta.put("steps", Integer.toString(steps + (previous == null ? 0 : Integer.parseInt(previous.metadata().getOrDefault("steps", "0")))));
         steps = 0;
         Importance imp = Importance.of(modules, weighting, meta);
@@ -358,11 +400,12 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
         return imp;
     }
 
-    /** Builder: mode (PAPER default), ξ (1e-7 default), earlier importance to add to. */
+    /** Builder: mode (PAPER default), recipe (SPEC default), ξ (the recipe's unless set), earlier importance to add to. */
     public static final class Builder {
         private final LoraModel model;
         private SiMode mode = SiMode.PAPER;
-        private double xi = SiMath.DEFAULT_XI;
+        private SiRecipe recipe = SiRecipe.SPEC;
+        private Double xi;
         private Importance previous;
 
         Builder(LoraModel model) {
@@ -380,6 +423,12 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
             return this;
         }
 
+        /** The ν recipe ({@link SiRecipe}): AUTHORS also sets ξ = 1e-9 unless {@link #xi} says otherwise. */
+        public Builder recipe(SiRecipe recipe) {
+            this.recipe = java.util.Objects.requireNonNull(recipe, "recipe");
+            return this;
+        }
+
         /** Importance of earlier general phases: the new Ω is added to it. */
         public Builder previous(Importance previous) {
             this.previous = previous;
@@ -387,7 +436,7 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
         }
 
         public SiRecorder build() {
-            return new SiRecorder(model, mode, xi, previous);
+            return new SiRecorder(model, mode, xi == null ? recipe.xi() : xi, recipe, previous);
         }
     }
 }

@@ -101,6 +101,86 @@ class SiRecorderTest {
         }
     }
 
+    /**
+     * The AUTHORS recipe against a plain-Java double reference of its bookkeeping: ω clamped at 0 after every step,
+     * Ω += ω/(Δ_epoch² + 1e-9) at each epoch's end with ω reset and Δ restarted; λ = softmax(1e-8·‖Ω_l‖).
+     */
+    @Test
+    void authorsRecipeAccumulatesClampedOmegaPerEpoch() {
+        ModelConfig cfg = TinyModels.llamaGqa();
+        LoraModel model = model(cfg);
+        String name = "model.layers.1.self_attn.v_proj";
+        org.silora.lora.LoraModule mod = model.modules().get(name);
+        List<int[]> rows = SiTestData.chain(cfg.vocabSize(), 8, 20, 5, 2, 2);
+        LoraTrainer trainer = new LoraTrainer(model, TrainingOptions.builder().batchSize(4).epochs(3).learningRate(2e-3).build());
+        SiRecorder si = SiRecorder.builder(model).recipe(SiRecipe.AUTHORS).build();
+        assertEquals(1e-9, si.xi());
+        int n = (int) (mod.base().out() * mod.base().in());
+        double[] omega = new double[n];
+        double[] big = new double[n];
+        double[][] start = {delta(mod)};
+        int[] epochs = {0};
+        trainer.addListener(si);
+        trainer.addListener(new org.silora.lora.StepListener() {
+            double[] before;
+            INDArray g;
+
+            @Override
+            public void beforeUpdate(StepContext ctx) {
+                before = delta(mod);
+                g = SiMath.paperGradient(mod.a().getArr().dup(), mod.b().getArr().dup(), ctx.taskGradients().get(mod.a().name()).dup(),
+                        ctx.taskGradients().get(mod.b().name()).dup(), ctx.learningRate(),
+                        org.nd4j.linalg.factory.Nd4j.create(org.nd4j.linalg.api.buffer.DataType.FLOAT, mod.base().out(), mod.base().in()));
+            }
+
+            @Override
+            public void afterStep(StepContext ctx) {
+                double[] after = delta(mod);
+                double[] gv = g.dup('c').data().asDouble();
+                for (int i = 0; i < n; i++) omega[i] = Math.max(0, omega[i] - gv[i] * (after[i] - before[i]));
+            }
+
+            @Override
+            public void epochEnd(int epoch) {
+                double[] now = delta(mod);
+                for (int i = 0; i < n; i++) {
+                    double d = now[i] - start[0][i];
+                    big[i] += omega[i] / (d * d + 1e-9);
+                    omega[i] = 0;
+                }
+                start[0] = now;
+                epochs[0]++;
+            }
+        });
+        trainer.train(rows, LoraTrainer.Progress.NONE);
+        assertEquals(3, epochs[0]);
+        for (String m : model.modules().keySet()) assertEquals(0.0, si.omega(m).minNumber().doubleValue(), "ω reset after the last epoch");
+        Importance imp = si.consolidate(SiRecipe.AUTHORS.weighting(LayerWeighting.AUTO), Map.of());
+        assertEquals("authors", imp.metadata().get("recipe"));
+        assertEquals("3", imp.metadata().get("epochs_accumulated"));
+        double[] got = imp.modules().get(name).omega().dup('c').data().asDouble();
+        double num = 0, den = 0;
+        for (int i = 0; i < n; i++) {
+            num += Math.abs(got[i] - big[i]);
+            den += Math.abs(big[i]);
+        }
+        assertTrue(den > 0, "Ω recorded");
+        assertTrue(num / den < 1e-3, "relative L1 difference of Ω against the double reference: " + num / den);
+        // λ = softmax(1e-8·‖Ω_l‖)
+        double[] norms = imp.norms().values().stream().mapToDouble(Double::doubleValue).toArray();
+        double max = java.util.Arrays.stream(norms).map(v -> 1e-8 * v).max().orElseThrow();
+        double z = java.util.Arrays.stream(norms).map(v -> Math.exp(1e-8 * v - max)).sum();
+        int k = 0;
+        for (double lam : imp.lambdas().values()) {
+            assertEquals(Math.exp(1e-8 * norms[k++] - max) / z, lam, 1e-9);
+        }
+    }
+
+    /** s·B·A of a module in doubles, row-major [out, in]. */
+    private static double[] delta(org.silora.lora.LoraModule m) {
+        return m.b().getArr().mmul(m.a().getArr()).muli(m.scaling()).dup('c').data().asDouble();
+    }
+
     static double spearman(double[] x, double[] y) {
         return pearson(ranks(x), ranks(y));
     }
