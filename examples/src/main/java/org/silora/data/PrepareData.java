@@ -105,6 +105,13 @@ public final class PrepareData {
             writeLines(out.resolve(d + "-valid.jsonl"), p.valid().stream().map(WordNetDomains.McItem::toJson).toList());
             writeLines(out.resolve(d + "-test.jsonl"), p.test().stream().map(WordNetDomains.McItem::toJson).toList());
             writeLines(out.resolve(d + "-known.jsonl"), p.known().stream().map(WordNetDomains.McItem::toJson).toList());
+            KindQuiz.Prepared k = KindQuiz.prepare(wn, p, p == med ? MEDICAL_SEED + 10 : SCIENCE_SEED + 10);
+            writeLines(out.resolve(d + "-kind-train.jsonl"), k.train().stream().map(t -> Json.object(java.util.Map.of("text", t))).toList());
+            writeLines(out.resolve(d + "-kind-quiz.jsonl"), k.quiz().stream().map(WordNetDomains.McItem::toJson).toList());
+            writeLines(out.resolve(d + "-kind-valid.jsonl"), k.valid().stream().map(WordNetDomains.McItem::toJson).toList());
+            writeLines(out.resolve(d + "-heldout-text.jsonl"), k.heldoutText().stream().map(t -> Json.object(java.util.Map.of("text", t))).toList());
+            report.add(String.format("%s kind quiz: %d training lines, %d quiz items, %d valid, %d held-out lines",
+                    d, k.train().size(), k.quiz().size(), k.valid().size(), k.heldoutText().size()));
             TreeMap<String, int[]> perRoot = new TreeMap<>();
             for (WordNetDomains.Member m : p.members()) {
                 perRoot.computeIfAbsent(m.root(), r -> new int[1])[0]++;
@@ -175,8 +182,10 @@ public final class PrepareData {
     /** The files {@link #run} writes besides {@code SHA256SUMS}, in name order. */
     public static final List<String> OUTPUTS = List.of(
             "brown-LICENSE.txt", "brown-heldout.jsonl", "brown-train.jsonl",
+            "medical-heldout-text.jsonl", "medical-kind-quiz.jsonl", "medical-kind-train.jsonl", "medical-kind-valid.jsonl",
             "medical-known.jsonl", "medical-test.jsonl", "medical-train.jsonl", "medical-valid.jsonl",
             "mnist-10k.bin.gz", "mnist-LICENSE.txt",
+            "science-heldout-text.jsonl", "science-kind-quiz.jsonl", "science-kind-train.jsonl", "science-kind-valid.jsonl",
             "science-known.jsonl", "science-test.jsonl", "science-train.jsonl", "science-valid.jsonl",
             "wordnet-LICENSE.txt", "wordnet-splits.tsv");
 

@@ -57,6 +57,17 @@ public final class PreparedData {
         return out;
     }
 
+    /** Every non-blank line of a shipped text file (e.g. {@code wordnet-splits.tsv}), header included. */
+    public static List<String> lines(String name) {
+        String res = FOLDER + name;
+        try (InputStream in = PreparedData.class.getResourceAsStream(res)) {
+            if (in == null) throw new IllegalArgumentException("classpath resource " + res + " not found");
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().filter(l -> !l.isBlank()).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading " + res, e);
+        }
+    }
+
     /** Parses every line of a shipped JSON-lines file. */
     public static List<JsonNode> jsonLines(String name) {
         String res = FOLDER + name;
