@@ -12,6 +12,7 @@ import org.silora.lora.TrainingResult;
 import org.silora.memory.MemoryPlanner;
 import org.silora.si.Importance;
 import org.silora.si.LayerWeighting;
+import org.silora.si.SiRecipe;
 import org.silora.si.QuadraticPenalty;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -50,6 +51,10 @@ final class TrainDomainCommand implements Callable<Integer> {
     @Option(names = "--ewc-lambda", defaultValue = "0.5", description = "EWC-LoRA penalty weight lambda (default ${DEFAULT-VALUE})")
     double ewcLambda;
 
+    @Option(names = "--si-recipe", description = "with --method si: spec or authors; authors uses lambda = softmax(1e-8 ||Omega_l||) and "
+            + "needs an importance file recorded with train-general --si-recipe authors (default: the file's own layer weights)")
+    String siRecipe;
+
     @Option(names = "--tau", description = "recompute the layer weights with this temperature (number or auto) instead of the file's")
     String tau;
 
@@ -81,6 +86,9 @@ final class TrainDomainCommand implements Callable<Integer> {
         boolean ewc = m.equals("ewc");
         if (ewc && fisher == null) throw new IllegalArgumentException("--method ewc needs --fisher FILE (from silora fisher)");
         if (!ewc && fisher != null) throw new IllegalArgumentException("--fisher is used by --method ewc only");
+        SiRecipe recipe = siRecipe == null ? null : SiRecipe.parse(siRecipe);
+        if (recipe != null && !m.equals("si")) throw new IllegalArgumentException("--si-recipe is used by --method si only");
+        if (recipe == SiRecipe.AUTHORS && tau != null) throw new IllegalArgumentException("--si-recipe authors fixes tau (1e8); drop --tau");
         if (!(ewcLambda >= 0) || Double.isInfinite(ewcLambda)) throw new IllegalArgumentException("--ewc-lambda must be >= 0, got " + ewcLambda);
 
         model = MemoryOptions.model(model);
@@ -98,6 +106,14 @@ final class TrainDomainCommand implements Callable<Integer> {
             imp = Importance.load(importance);
             if (m.equals("si-no-layer")) imp = imp.withWeighting(LayerWeighting.UNIFORM);
             else if (tau != null) imp = imp.withWeighting(LayerWeighting.parse(tau));
+            if (recipe != null) {
+                String recorded = imp.metadata().getOrDefault("recipe", "spec");
+                if (!recorded.equals(recipe.id())) {
+                    throw new IllegalArgumentException(importance + ": recorded with SI recipe " + recorded + ", not " + recipe.id()
+                            + " (record it with train-general --si-recipe " + recipe.id() + ")");
+                }
+                if (recipe == SiRecipe.AUTHORS) imp = imp.withWeighting(recipe.weighting(LayerWeighting.AUTO));
+            }
         }
         LoraModel lm;
         if (adapter != null) {

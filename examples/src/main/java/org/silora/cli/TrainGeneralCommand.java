@@ -13,6 +13,7 @@ import org.silora.memory.MemoryPlanner;
 import org.silora.si.Importance;
 import org.silora.si.LayerWeighting;
 import org.silora.si.SiMode;
+import org.silora.si.SiRecipe;
 import org.silora.si.SiRecorder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -43,10 +44,16 @@ final class TrainGeneralCommand implements Callable<Integer> {
     @Option(names = "--si-mode", defaultValue = "paper", description = "paper (Eq. 13) or exact (dL/dW) (default ${DEFAULT-VALUE})")
     String siMode;
 
-    @Option(names = "--xi", defaultValue = "1e-7", description = "damping xi of Omega = max(0, omega)/(delta^2 + xi) (default ${DEFAULT-VALUE})")
-    double xi;
+    @Option(names = "--si-recipe", defaultValue = "spec", description = "spec (this project's: omega clamped once at the end, xi 1e-7, "
+            + "--tau) or authors (the paper's released code: omega clamped at 0 after every step, xi 1e-9, Omega accumulated at the end "
+            + "of each epoch, lambda = softmax(1e-8 ||Omega_l||)) (default ${DEFAULT-VALUE})")
+    String siRecipe;
 
-    @Option(names = "--tau", defaultValue = "auto", description = "layer-weight temperature: a number, auto (std of the norms) or uniform (default ${DEFAULT-VALUE})")
+    @Option(names = "--xi", description = "damping xi of Omega = max(0, omega)/(delta^2 + xi) (default 1e-7; the authors' recipe fixes 1e-9)")
+    Double xi;
+
+    @Option(names = "--tau", description = "layer-weight temperature: a number, auto (std of the norms) or uniform (default auto; the "
+            + "authors' recipe fixes 1e8)")
     String tau;
 
     @Option(names = "--omega-dtype", defaultValue = "F32", description = "storage of Omega: F32, F16 or BF16 (default ${DEFAULT-VALUE})")
@@ -71,7 +78,11 @@ final class TrainGeneralCommand implements Callable<Integer> {
         if (mode == SiMode.EXACT && train.gradAccum > 1) {
             throw new IllegalArgumentException("--si-mode exact needs --grad-accum 1 (dL/dW is taken per batch)");
         }
-        LayerWeighting weighting = LayerWeighting.parse(tau);
+        SiRecipe recipe = SiRecipe.parse(siRecipe);
+        if (recipe == SiRecipe.AUTHORS && (xi != null || tau != null)) {
+            throw new IllegalArgumentException("--si-recipe authors fixes xi (1e-9) and tau (1e8); drop --xi/--tau or use --si-recipe spec");
+        }
+        LayerWeighting weighting = recipe.weighting(LayerWeighting.parse(tau == null ? "auto" : tau));
         model = MemoryOptions.model(model);
         List<int[]> rows = train.rows(model, data);
         String fingerprint = ModelFingerprint.of(model);
@@ -83,11 +94,13 @@ final class TrainGeneralCommand implements Callable<Integer> {
         double loadSeconds = (System.nanoTime() - load0) / 1e9;
         memory.report();
         LoraTrainer trainer = new LoraTrainer(lm, train.options());
-        SiRecorder si = SiRecorder.builder(lm).mode(mode).xi(xi).build();
+        SiRecorder.Builder sb = SiRecorder.builder(lm).mode(mode).recipe(recipe);
+        if (xi != null) sb.xi(xi);
+        SiRecorder si = sb.build();
         trainer.addListener(si);
 
         System.err.println("train-general: " + rows.size() + " rows of up to " + train.seqLen + " tokens, "
-                + lm.modules().size() + " LoRA modules, SI mode " + mode);
+                + lm.modules().size() + " LoRA modules, SI mode " + mode + ", recipe " + recipe.id());
         double before = Double.parseDouble(train.checkpointing(trainer, out,
                 () -> Map.of("loss_before", Double.toString(trainer.meanLoss(rows)))).get("loss_before"));
         TrainingResult r;
@@ -120,6 +133,7 @@ final class TrainGeneralCommand implements Callable<Integer> {
         o.put("seconds", r.seconds());
         o.put("load_seconds", loadSeconds);
         o.put("si_mode", mode.name().toLowerCase(Locale.ROOT));
+        o.put("si_recipe", recipe.id());
         org.silora.demo.Experiment.describe(imp, o);
         o.put("omega_bytes", imp.omegaBytes(omegaDtype));
         o.put("out", out.toString());

@@ -104,6 +104,35 @@ class TrainCommandsTest extends CapturedCli {
         assertTrue(err.toString().contains("another base model"), err.toString());
         assertEquals(1, SiloraMain.execute("train-domain", "--model", model.toString(), "--method", "si",
                 "--data", domain.toString(), "--out", tmp.resolve("y").toString()));
+
+        // the authors' recipe: recorded by train-general, used by train-domain; mixed or overridden settings are refused
+        out.reset();
+        Path nuA = tmp.resolve("nu-authors");
+        JsonNode ga = run(concat(new String[]{"train-general", "--model", model.toString(), "--data", general.toString(),
+                "--out", nuA.toString(), "--si-recipe", "authors", "--r", "4"}, small));
+        assertEquals("authors", ga.get("si_recipe").asText());
+        assertEquals("1.0E8", ga.get("tau_used").asText());
+        Importance ia = Importance.load(nuA.resolve("importance.safetensors"));
+        assertEquals("authors", ia.metadata().get("recipe"));
+        assertEquals("1.0E-9", ia.metadata().get("xi"));
+        assertEquals("2", ia.metadata().get("epochs_accumulated"));
+        out.reset();
+        JsonNode da = run(concat(new String[]{"train-domain", "--model", model.toString(), "--method", "si", "--si-recipe", "authors",
+                "--importance", nuA.resolve("importance.safetensors").toString(), "--data", domain.toString(),
+                "--out", tmp.resolve("si-authors").toString()}, small));
+        assertTrue(da.get("steps").asInt() > 0);
+        for (String[] bad : new String[][]{
+                {"train-general", "--model", model.toString(), "--data", general.toString(), "--out", tmp.resolve("z1").toString(),
+                        "--si-recipe", "authors", "--xi", "1e-8"},
+                {"train-domain", "--model", model.toString(), "--method", "si", "--si-recipe", "authors", "--importance",
+                        nu.resolve("importance.safetensors").toString(), "--data", domain.toString(), "--out", tmp.resolve("z2").toString()},
+                {"train-domain", "--model", model.toString(), "--method", "si-no-layer", "--si-recipe", "authors", "--importance",
+                        nuA.resolve("importance.safetensors").toString(), "--data", domain.toString(), "--out", tmp.resolve("z3").toString()}}) {
+            err.reset();
+            assertEquals(1, SiloraMain.execute(concat(bad, small)), String.join(" ", bad));
+            assertEquals(1, err.toString().strip().lines().count(), err.toString());
+            assertTrue(err.toString().contains("recipe"), err.toString());
+        }
     }
 
     private static String[] concat(String[] a, String[] b) {
