@@ -29,6 +29,7 @@ import java.util.List;
                 ContinualMnistCommand.class,
                 BenchCommand.class,
                 PretrainCommand.class,
+                DemoWorkerCommand.class,
         })
 public final class SiloraMain implements Runnable {
 

@@ -19,31 +19,64 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The demo pipeline end to end on the shipped model and data, with a budget small enough for a unit test. */
 class ExperimentTest {
 
+    /** Two seeds, a few rows, every unit in this JVM. */
+    static DemoPlan micro() {
+        return DemoPlan.quick().toBuilder().seeds(List.of(1L, 2L)).workers(0).data(24, 12, 24, 8, 400).training(2, 1, 2).build();
+    }
+
     @Test
-    void microRunProducesEveryMethodResultsAndPlots(@TempDir Path out) throws Exception {
-        Experiment.Plan micro = new Experiment.Plan(List.of("tiny-llama"), List.of("medical"), 32, 8, 32, 1, 32, 1, 2e-3, 4, 16,
-                new double[]{1e-3}, new double[]{0.5}, "auto", 1500, 16, 16, 16, true, 7);
-        Experiment.Outcome o = Experiment.run(micro, out, new PrintStream(new ByteArrayOutputStream()));
+    void microRunProducesEveryMethodResultsFrontsAndPlots(@TempDir Path out) throws Exception {
+        Experiment.Outcome o = Experiment.run(micro(), out, new PrintStream(new ByteArrayOutputStream()), dir -> {
+            throw new AssertionError("no worker process with workers = 0");
+        });
+        JsonNode json = new ObjectMapper().readTree(out.resolve("results.json").toFile());
+        assertEquals(2, json.get("seeds").asInt());
+        assertEquals(24, json.get("domain_items").asInt());
         Set<String> methods = new HashSet<>();
-        for (Experiment.MethodResult r : o.results()) {
-            methods.add(r.method());
-            assertTrue(r.generalPpl() > 1 && Double.isFinite(r.generalPpl()), r.toString());
-            assertTrue(r.domainAcc() >= 0 && r.domainAcc() <= 1, r.toString());
+        for (JsonNode m : json.get("methods")) {
+            methods.add(m.get("method").asText());
+            assertTrue(m.get("general_ppl").asDouble() > 1, m.toString());
+            double acc = m.get("domain_acc").asDouble();
+            assertTrue(acc >= 0 && acc <= 1, m.toString());
+            for (String k : List.of("general_ppl_ci95", "domain_acc_ci95")) {
+                JsonNode ci = m.get(k);
+                assertTrue(ci.get(0).asDouble() <= m.get(k.replace("_ci95", "")).asDouble() + 1e-12
+                        && m.get(k.replace("_ci95", "")).asDouble() <= ci.get(1).asDouble() + 1e-12, m.toString());
+            }
+            assertTrue(m.get("domain_ppl").asDouble() > 1 && m.get("general_delta_loss").isNumber(), m.toString());
         }
         assertEquals(new HashSet<>(Experiment.METHODS), methods);
-        JsonNode json = new ObjectMapper().readTree(out.resolve("results.json").toFile());
-        assertEquals(Experiment.METHODS.size(), json.get("methods").size());
-        for (JsonNode m : json.get("methods")) {
-            assertTrue(m.has("method") && m.has("general_ppl") && m.has("domain_acc"), m.toString());
+        assertEquals(0.0, row(json, "base").get("general_delta_loss").asDouble(), 1e-12);
+        Set<String> swept = new HashSet<>();
+        for (JsonNode p : json.get("front")) {
+            swept.add(p.get("method").asText());
+            for (String k : List.of("knob", "value", "general_ppl", "domain_acc", "domain_ppl")) assertTrue(p.has(k), p.toString());
         }
+        assertEquals(Set.of("lora_mu_early", "replay", "ewc_lora", "si_lora"), swept);
+        assertEquals(3 + 3 + 3 + 3, json.get("front").size());
         JsonNode run = json.get("runs").get(0);
-        assertTrue(run.get("nu").get("omega_sum").isNumber());
-        assertTrue(run.has("si_lora_chosen") && run.has("ewc_lora_chosen"));
-        for (String png : new String[]{"fig4_loss_vs_penalty_tiny-llama-medical.png", "fig7_omega_norm_heatmap_tiny-llama-medical.png",
-                "ppl_vs_acc_tiny-llama-medical.png"}) {
+        assertEquals(2, run.get("nu").size());
+        assertEquals("authors", run.get("nu").get(0).get("authors").get("recipe").asText());
+        for (String png : new String[]{"front_tiny-llama-medical.png", "fig4_loss_vs_penalty_tiny-llama-medical.png",
+                "fig7_omega_norm_heatmap_tiny-llama-medical.png"}) {
             assertTrue(Files.size(out.resolve(png)) > 1000, png);
         }
         assertTrue(o.markdown().contains("| si_lora |"), o.markdown());
-        assertTrue(Files.exists(out.resolve("tiny-llama-medical/nu/importance.safetensors")));
+        assertTrue(Files.exists(out.resolve("tiny-llama-medical/s1/nu/importance-authors.safetensors")));
+        assertTrue(Files.exists(out.resolve("tiny-llama-medical/s2/si_lora-0/adapter_model.safetensors")));
+
+        // a second run of the same plan reuses every unit and writes the same results
+        String before = Files.readString(out.resolve("results.json"));
+        long t0 = System.nanoTime();
+        Experiment.run(micro(), out, new PrintStream(new ByteArrayOutputStream()), dir -> {
+            throw new AssertionError("nothing to run");
+        });
+        assertTrue((System.nanoTime() - t0) / 1e9 < 30, "reused units");
+        assertEquals(before, Files.readString(out.resolve("results.json")));
+    }
+
+    private static JsonNode row(JsonNode json, String method) {
+        for (JsonNode m : json.get("methods")) if (m.get("method").asText().equals(method)) return m;
+        throw new AssertionError(method);
     }
 }
