@@ -26,15 +26,19 @@ final class DemoCommand implements Callable<Integer> {
             + "results of an earlier run of the same plan there are reused")
     Path out;
 
-    @Option(names = "--workers", paramLabel = "N", description = "single-threaded worker processes (default: the number of cores)")
+    @Option(names = "--workers", paramLabel = "N", description = "single-threaded worker processes (default: the number of cores, "
+            + "at most one per 3 GiB of memory)")
     Integer workers;
 
     @Override
     public Integer call() throws Exception {
         long t0 = System.nanoTime();
         DemoPlan plan = quick ? DemoPlan.quick() : DemoPlan.full();
-        int w = workers != null ? workers : Runtime.getRuntime().availableProcessors();
+        int w = workers != null ? workers : defaultWorkers();
         if (w < 1) throw new IllegalArgumentException("--workers must be >= 1, got " + w);
+        if (java.nio.file.Files.exists(out) && !java.nio.file.Files.isDirectory(out)) {
+            throw new IllegalArgumentException("--out " + out + " exists and is not a folder");
+        }
         plan = plan.withWorkers(w);
         System.err.println("silora demo" + (quick ? " --quick" : "") + ": models " + plan.models() + ", domains " + plan.domains()
                 + ", seeds " + plan.seeds() + ", " + w + " workers, output in " + out.toAbsolutePath());
@@ -47,6 +51,14 @@ final class DemoCommand implements Callable<Integer> {
         System.err.printf(Locale.ROOT, "demo done in %.1f min: %s, %s and plots%n", minutes, out.resolve("report.md"), out.resolve("results.json"));
         return 0;
     }
+
+    /** One per core, at most one per {@value #WORKER_GB} GiB of the machine's memory budget (a worker peaks near 2 GB). */
+    static int defaultWorkers() {
+        long byMemory = Math.max(1, org.silora.memory.MachineMemory.defaultBudget() / ((long) WORKER_GB << 30));
+        return (int) Math.min(Runtime.getRuntime().availableProcessors(), byMemory);
+    }
+
+    static final int WORKER_GB = 3;
 
     static String report(DemoPlan plan, Experiment.Outcome o, double minutes) {
         StringBuilder sb = new StringBuilder();

@@ -102,6 +102,12 @@ class CliTest extends CapturedCli {
         assertEquals(1, run("logits", "--model", model.toString(), "--ids", "1"));
         assertOneErrorLine("logits", "model.safetensors");
 
+        Path file = Files.writeString(tmp.resolve("a-file"), "x");
+        assertEquals(1, run("demo", "--quick", "--out", file.toString()));
+        assertOneErrorLine("demo", "exists and is not a folder");
+        assertEquals(1, run("demo", "--quick", "--workers", "0"));
+        assertOneErrorLine("demo", "--workers must be >= 1");
+
         assertEquals(2, run("logits", "--ids", "1"));   // picocli: missing --model
         assertEquals(2, run("bench", "--no-such-flag"));
         assertEquals(0, out.size(), "nothing on stdout for a bad command line");
