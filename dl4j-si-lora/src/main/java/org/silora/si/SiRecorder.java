@@ -121,17 +121,27 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
     public void epochEnd(int epoch) {
         if (!recipe.perEpoch()) return;
         for (Slot s : slots.values()) {
-            INDArray[] sc = scratch(s);
-            s.delta(s.startB, s.startA, sc[0]);
-            s.delta(sc[1]);
-            INDArray big = SiMath.consolidate(s.omega, sc[1].subi(sc[0]), xi);
+            INDArray big = closeSegment(s);
             if (s.accumulated == null) s.accumulated = big;
             else s.accumulated.addi(big);
-            s.omega.assign(0);
-            s.startA.assign(s.m.a().getArr());
-            s.startB.assign(s.m.b().getArr());
         }
         epochsAccumulated++;
+    }
+
+    /**
+     * Ω of the path since the segment's start, max(0, ω)/(Δ² + ξ) with Δ = D(now) − D(start); then ω is reset and the
+     * next segment starts here. One segment is the whole phase (SPEC) or one epoch (AUTHORS).
+     */
+    private INDArray closeSegment(Slot s) {
+        INDArray[] sc = scratch(s);
+        s.delta(s.startB, s.startA, sc[0]);   // D(start)
+        s.delta(sc[1]);                       // D(now)
+        org.silora.lora.NumericalGuard.requireFinite(s.omega, "omega of " + s.m.name() + " after " + steps + " steps");
+        INDArray big = SiMath.consolidate(s.omega, sc[1].subi(sc[0]), xi);
+        s.omega.assign(0);
+        s.startA.assign(s.m.a().getArr());
+        s.startB.assign(s.m.b().getArr());
+        return big;
     }
 
     private int epochsAccumulated;
@@ -368,11 +378,7 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
     public Importance consolidate(LayerWeighting weighting, Map<String, String> provenance) {
         Map<String, Importance.ModuleImportance> modules = new LinkedHashMap<>();
         for (Slot s : slots.values()) {
-            INDArray[] sc = scratch(s);
-            s.delta(s.startB, s.startA, sc[0]);   // D(t0)
-            s.delta(sc[1]);                       // D(tν)
-            org.silora.lora.NumericalGuard.requireFinite(s.omega, "omega of " + s.m.name() + " after " + steps + " steps");
-            INDArray big = SiMath.consolidate(s.omega, sc[1].subi(sc[0]), xi);
+            INDArray big = closeSegment(s);
             if (s.accumulated != null) {
                 big.addi(s.accumulated);
                 s.accumulated = null;
@@ -383,9 +389,6 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
             }
             modules.put(s.m.name(), new Importance.ModuleImportance(big, s.m.a().getArr().dup(), s.m.b().getArr().dup(),
                     s.m.scaling(), 0));
-            s.omega.assign(0);
-            s.startA.assign(s.m.a().getArr());
-            s.startB.assign(s.m.b().getArr());
         }
         Map<String, String> meta = new LinkedHashMap<>(provenance);
         meta.put("mode", mode.name());

@@ -145,11 +145,7 @@ public final class Report {
             ArrayNode a = choice.putArray(m);
             for (int si = 0; si < seeds.size(); si++) {
                 Eval ref = m.equals("si_lora") ? single.get("lora_nu_mu").get(si) : single.get("lora_mu").get(si);
-                List<Choice.Candidate> cands = new ArrayList<>();
-                List<Eval> es = sweeps.get(m).get(si);
-                for (int k = 0; k < es.size(); k++) cands.add(new Choice.Candidate(grids.get(m).get(k), es.get(k).validAcc(), es.get(k).validPpl()));
-                int k = m.equals("lora_mu_early") ? chooseEarly(cands, base.validAcc()) : Choice.choose(cands,
-                        new Choice.Candidate(0, ref.validAcc(), ref.validPpl()), base.validAcc());
+                int k = choose(m, grids.get(m), sweeps.get(m).get(si), ref, base);
                 ks.add(k);
                 a.add(grids.get(m).get(k));
             }
@@ -195,6 +191,27 @@ public final class Report {
             verdicts.put(rival, Verdict.compare(si, other.stream().map(FrontPoint::point).toList()));
         }
         return new Run(model, domain, seeds.size(), items, rows, fronts, verdicts, details);
+    }
+
+    /**
+     * The index of SI-LoRA's φ chosen on validation for one seed: what {@code si_lora_no_layer} and
+     * {@code si_lora_authors} train with, and the row {@link #run} reports. Needs the base unit, the seed's
+     * {@code lora_nu_mu} and its {@code si_lora} sweep in {@code units}.
+     */
+    public static int chosenPhi(DemoPlan plan, String model, String domain, long seed, Map<String, JsonNode> units) {
+        Eval base = Eval.of(get(units, new Unit(model, domain, 0, "base", -1)));
+        Eval ref = Eval.of(get(units, new Unit(model, domain, seed, "lora_nu_mu", -1)));
+        List<Eval> sweep = new ArrayList<>();
+        for (int k = 0; k < plan.phiGrid().size(); k++) sweep.add(Eval.of(get(units, new Unit(model, domain, seed, "si_lora", k))));
+        return choose("si_lora", plan.phiGrid(), sweep, ref, base);
+    }
+
+    /** {@link Choice}'s rule over one seed's sweep of {@code method} against its unregularised reference run. */
+    private static int choose(String method, List<Double> grid, List<Eval> sweep, Eval ref, Eval base) {
+        List<Choice.Candidate> cands = new ArrayList<>();
+        for (int k = 0; k < sweep.size(); k++) cands.add(new Choice.Candidate(grid.get(k), sweep.get(k).validAcc(), sweep.get(k).validPpl()));
+        return method.equals("lora_mu_early") ? chooseEarly(cands, base.validAcc())
+                : Choice.choose(cands, new Choice.Candidate(0, ref.validAcc(), ref.validPpl()), base.validAcc());
     }
 
     /** "Stop early" chooses among its own points: the earliest that keeps the rule's share of the full run's gain. */

@@ -284,24 +284,10 @@ final class UnitRunner {
         }
     }
 
-    /** SI-LoRA's φ chosen on validation for this seed ({@link Choice}); recorded in {@code j}. */
+    /** SI-LoRA's φ chosen on validation for this seed ({@link Report#chosenPhi}); recorded in {@code j}. */
     private double chosenPhi(Unit u, Map<String, JsonNode> done, ObjectNode j) {
-        double baseValid = need(done, new Unit(u.model(), u.domain(), 0, "base", -1)).get("valid_acc").asDouble();
-        JsonNode ref = need(done, new Unit(u.model(), u.domain(), u.seed(), "lora_nu_mu", -1));
-        List<Choice.Candidate> cands = new ArrayList<>();
-        for (int k = 0; k < plan.phiGrid().size(); k++) {
-            JsonNode c = need(done, new Unit(u.model(), u.domain(), u.seed(), "si_lora", k));
-            cands.add(new Choice.Candidate(plan.phiGrid().get(k), c.get("valid_acc").asDouble(), c.get("valid_general_ppl").asDouble()));
-        }
-        int k = Choice.choose(cands, new Choice.Candidate(0, ref.get("valid_acc").asDouble(), ref.get("valid_general_ppl").asDouble()), baseValid);
         j.put("phi_from", "si_lora's choice on validation");
-        return plan.phiGrid().get(k);
-    }
-
-    private static JsonNode need(Map<String, JsonNode> done, Unit u) {
-        JsonNode n = done.get(u.id());
-        if (n == null) throw new IllegalStateException("unit " + u.id() + " has not run");
-        return n;
+        return plan.phiGrid().get(Report.chosenPhi(plan, u.model(), u.domain(), u.seed(), done));
     }
 
     /** The domain rows plus general rows making up {@code fraction} of the mixed set, drawn with the seed. */
