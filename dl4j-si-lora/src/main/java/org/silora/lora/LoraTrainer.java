@@ -11,6 +11,7 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.silora.hf.graph.CausalLm;
 import org.silora.hf.graph.GradientPass;
 import org.silora.hf.graph.StepMemory;
+import org.silora.step.DirectStep;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -63,12 +64,19 @@ public final class LoraTrainer {
     private int checkpointEvery;
     private Map<String, String> checkpointInfo = new LinkedHashMap<>();
     private TrainingCheckpoint resumed;
+    private DirectStep direct;
+    private Map<String, INDArray> directArrays;
+    private boolean profilePhases;
 
     public LoraTrainer(LoraModel model, TrainingOptions options) {
         this(model, model.lm(), loraVariables(model), options);
         if (model.config().loraDropout() > 0) {
             // dropout only acts in training; inference with such an adapter is exact, training is not built yet
             throw new IllegalArgumentException("training with lora_dropout > 0 is not supported yet; use 0 (peft's default)");
+        }
+        if (options.engine() == TrainingOptions.Engine.DIRECT && !DirectStep.supports(lm.graph())) {
+            throw new IllegalArgumentException("the direct engine trains LLaMA and GPT-J models with FLOAT weights on the CPU backend, not "
+                    + lm.config().architecture() + "; use engine AUTO or SAMEDIFF");
         }
     }
 
@@ -81,6 +89,9 @@ public final class LoraTrainer {
     }
 
     private LoraTrainer(LoraModel model, CausalLm lm, List<String> variables, TrainingOptions options) {
+        if (model == null && options.engine() == TrainingOptions.Engine.DIRECT) {
+            throw new IllegalArgumentException("the direct engine trains LoRA factors; training other variables needs SAMEDIFF or AUTO");
+        }
         if (lm.graph().storage() != DataType.FLOAT) {
             // the gradient function runs every widening before the first layer (M2.1 drops the control dependencies
             // that order them when it copies the graph), so all widened weights would live at once beside the 16-bit ones
@@ -223,11 +234,111 @@ public final class LoraTrainer {
             }
         }
         lm.releaseTrainingMemory();   // the steps' working arrays are not needed by what comes after training
+        if (direct != null) direct.releaseWorkingMemory();
         return new TrainingResult(losses.size(), tokens, (System.nanoTime() - t0) / 1e9, losses, penalties);
     }
 
     List<StepListener> listeners() {
         return listeners;
+    }
+
+    /**
+     * Times each phase of the direct engine's passes from now on ({@code false}: stops and clears); read them with
+     * {@link #stepPhases()}. SameDiff's passes are profiled per op instead, with a listener on the graph.
+     */
+    public void profilePhases(boolean on) {
+        profilePhases = on;
+        if (direct != null) direct.profile(on);
+    }
+
+    /** Seconds and calls per phase of the direct engine since {@link #profilePhases(boolean)}; empty for SameDiff. */
+    public Map<String, double[]> stepPhases() {
+        return direct == null ? Map.of() : direct.phases();
+    }
+
+    /** The engine the next step runs on: "direct" or "samediff" (also when a listener asks for tensors the direct step lacks). */
+    public String engineName() {
+        if (!useDirect()) return "samediff";
+        Set<String> outputs = new LinkedHashSet<>();
+        Set<String> gradsFor = new LinkedHashSet<>();
+        for (StepListener l : listeners) {
+            outputs.addAll(l.requiredActivations());
+            gradsFor.addAll(l.requiredActivationGradients());
+        }
+        return servesDirectly(outputs, gradsFor) ? "direct" : "samediff";
+    }
+
+    /** True when the direct step has every tensor the listeners ask for: adapted modules' inputs and output gradients. */
+    private boolean servesDirectly(Set<String> outputs, Set<String> gradsFor) {
+        Set<String> known = new java.util.HashSet<>(trainable);
+        for (LoraModule m : model.modules().values()) {
+            known.add(m.input().name());
+            known.add(m.output().name());
+        }
+        known.add(lm.graph().flatLogits().name());
+        return known.containsAll(outputs) && known.containsAll(gradsFor);
+    }
+
+    private boolean useDirect() {
+        return model != null && options.engine() != TrainingOptions.Engine.SAMEDIFF && DirectStep.supports(lm.graph());
+    }
+
+    /**
+     * The direct step over the model's current LoRA arrays (rebuilt if anything replaced them), or {@code null} when
+     * a listener asks for tensors other than the adapted modules' inputs and output gradients.
+     */
+    private DirectStep directStep(Set<String> outputs, Set<String> gradsFor) {
+        if (!servesDirectly(outputs, gradsFor)) return null;
+        Map<String, INDArray> now = new LinkedHashMap<>();
+        for (String n : trainable) now.put(n, sd.getArrForVarName(n));
+        boolean same = directArrays != null && directArrays.size() == now.size();
+        if (same) for (Map.Entry<String, INDArray> e : now.entrySet()) same &= directArrays.get(e.getKey()) == e.getValue();
+        if (!same) {
+            if (direct != null) direct.close();
+            Map<String, DirectStep.Lora> lora = new LinkedHashMap<>();
+            for (LoraModule m : model.modules().values()) {
+                lora.put(m.name(), new DirectStep.Lora(now.get(m.a().name()), now.get(m.b().name()), m.scaling()));
+            }
+            direct = DirectStep.of(lm.graph(), lora, Math.max(1, Nd4j.factory().blas().getMaxThreads()));
+            if (profilePhases) direct.profile(true);
+            directArrays = now;
+        }
+        return direct;
+    }
+
+    /** The direct step's result for one micro-batch, as the SameDiff path's {@link OutAndGrad} names it. */
+    private record DirectPass(double nllSum, double tokens, Map<String, INDArray> grads, Map<String, INDArray> activations) {
+    }
+
+    private DirectPass runDirect(DirectStep step, TokenBatch batch, Set<String> outputs, Set<String> gradsFor) {
+        List<int[]> rows = batch.windows();
+        int b = rows.size();
+        int t = 0;
+        for (int[] w : rows) t = Math.max(t, w.length - 1);
+        int[][] ids = new int[b][t];
+        int[][] labels = new int[b][t];
+        int[] lengths = new int[b];
+        for (int r = 0; r < b; r++) {
+            int[] w = rows.get(r);
+            lengths[r] = w.length - 1;
+            System.arraycopy(w, 0, ids[r], 0, w.length - 1);
+            System.arraycopy(w, 1, labels[r], 0, w.length - 1);
+        }
+        boolean keep = false;
+        for (String n : gradsFor) keep |= !trainable.contains(n);
+        keep |= outputs.size() > 1;
+        DirectStep.Result r = step.run(ids, lengths, labels, keep);
+        Map<String, INDArray> grads = new HashMap<>();
+        Map<String, INDArray> acts = new HashMap<>();
+        for (LoraModule m : model.modules().values()) {
+            grads.put(m.a().name(), r.gradA().get(m.name()));
+            grads.put(m.b().name(), r.gradB().get(m.name()));
+            if (keep) {
+                acts.put(m.input().name(), r.moduleInputs().get(m.name()));
+                grads.put(m.output().name(), r.moduleOutputGrads().get(m.name()));
+            }
+        }
+        return new DirectPass(r.nllSum(), r.tokens(), grads, acts);
     }
 
     Map<String, GradientUpdater<?>> updaters() {
@@ -270,15 +381,33 @@ public final class LoraTrainer {
         double pen = 0;
         double scale = 1.0 / micro.size();
         int index = 0;
+        DirectStep fast = useDirect() ? directStep(outputs, gradsFor) : null;
+        if (fast == null && options.engine() == TrainingOptions.Engine.DIRECT) {
+            throw new IllegalStateException("the direct engine gives listeners the adapted modules' inputs and output gradients "
+                    + "only; a listener asks for " + outputs + " / " + gradsFor + " (use engine AUTO or SAMEDIFF)");
+        }
         for (TokenBatch batch : micro) {
-            Map<String, INDArray> ph = batch.placeholders(lm);
-            OutAndGrad og = GradientPass.run(sd, ph, outputs, gradsFor, options.recycleArrays());
-            double[] nll = CausalLmLoss.nllSum(og.getOutputs().get(logits), ph.get(CausalLmLoss.LABELS), ph.get(CausalLmLoss.LABEL_WEIGHTS));
-            double tokens = nll[1];
-            loss += nll[0] / tokens * scale;
+            Map<String, INDArray> gradients;
+            Map<String, INDArray> outs;
+            double tokens;
+            if (fast != null) {
+                DirectPass dp = runDirect(fast, batch, outputs, gradsFor);
+                tokens = dp.tokens();
+                loss += dp.nllSum() / tokens * scale;
+                gradients = dp.grads();
+                outs = dp.activations();
+            } else {
+                Map<String, INDArray> ph = batch.placeholders(lm);
+                OutAndGrad og = GradientPass.run(sd, ph, outputs, gradsFor, options.recycleArrays());
+                double[] nll = CausalLmLoss.nllSum(og.getOutputs().get(logits), ph.get(CausalLmLoss.LABELS), ph.get(CausalLmLoss.LABEL_WEIGHTS));
+                tokens = nll[1];
+                loss += nll[0] / tokens * scale;
+                gradients = og.getGradients();
+                outs = og.getOutputs();
+            }
             activationGrads.clear();
             for (String n : gradsFor) {
-                INDArray g = og.getGradients().get(n);
+                INDArray g = gradients.get(n);
                 if (g == null) continue;
                 if (!trainable.contains(n)) {
                     activationGrads.put(n, g.muli(1.0 / tokens));   // of the micro-batch's mean loss
@@ -288,7 +417,7 @@ public final class LoraTrainer {
                 if (acc == null) totalGrads.put(n, g.mul(scale / tokens));
                 else acc.addi(g.mul(scale / tokens));
             }
-            for (String n : outputs) activations.put(n, og.getOutputs().get(n));
+            for (String n : outputs) if (outs.containsKey(n)) activations.put(n, outs.get(n));
             for (StepListener l : listeners) l.microBatch(index, activations, activationGrads, scale);
             index++;
         }
@@ -343,6 +472,12 @@ public final class LoraTrainer {
      * }</pre>
      */
     public Map<String, INDArray> gradients(TokenBatch batch) {
+        if (useDirect()) {
+            DirectPass dp = runDirect(directStep(Set.of(), Set.copyOf(trainable)), batch, Set.of(), Set.copyOf(trainable));
+            Map<String, INDArray> out = new LinkedHashMap<>();
+            for (String n : trainable) out.put(n, dp.grads().get(n).mul(1.0 / dp.tokens()));
+            return out;
+        }
         try {
             Map<String, INDArray> ph = batch.placeholders(lm);
             OutAndGrad og = GradientPass.run(sd, ph, List.of(), trainable, options.recycleArrays());

@@ -16,9 +16,21 @@ package org.silora.lora;
  * @param skipNonFinite        skip a step whose loss or gradients hold NaN/Inf instead of stopping the run
  * @param recycleArrays        reuse SameDiff's arrays from one step to the next ({@code StepMemory}); off only for a
  *                             listener that keeps references to a step's activations beyond the step
+ * @param engine               what computes a step's loss and gradients ({@link Engine#AUTO}: the direct step where it
+ *                             applies)
  */
 public record TrainingOptions(double learningRate, int batchSize, int gradientAccumulation, int epochs,
-                              double weightDecay, long seed, boolean skipNonFinite, boolean recycleArrays) {
+                              double weightDecay, long seed, boolean skipNonFinite, boolean recycleArrays, Engine engine) {
+
+    /** What computes a training step's loss and gradients. */
+    public enum Engine {
+        /** {@link #DIRECT} for LoRA training of LLaMA and GPT-J models in FLOAT on the CPU backend, {@link #SAMEDIFF} otherwise. */
+        AUTO,
+        /** The hand-written pass of the family ({@code org.silora.step.DirectStep}); refused where it does not apply. */
+        DIRECT,
+        /** SameDiff's gradient pass over the model's graph: every family, pretraining, any listener's activations. */
+        SAMEDIFF
+    }
 
     public TrainingOptions {
         if (!(learningRate > 0) || Double.isInfinite(learningRate)) throw new IllegalArgumentException("learning rate must be positive, got " + learningRate);
@@ -26,6 +38,7 @@ public record TrainingOptions(double learningRate, int batchSize, int gradientAc
         if (gradientAccumulation < 1) throw new IllegalArgumentException("gradient accumulation must be >= 1, got " + gradientAccumulation);
         if (epochs < 1) throw new IllegalArgumentException("epochs must be >= 1, got " + epochs);
         if (!(weightDecay >= 0)) throw new IllegalArgumentException("weight decay must be >= 0, got " + weightDecay);
+        if (engine == null) throw new IllegalArgumentException("engine is missing");
     }
 
     public static Builder builder() {
@@ -42,6 +55,7 @@ public record TrainingOptions(double learningRate, int batchSize, int gradientAc
         private long seed = 42;
         private boolean skipNonFinite;
         private boolean recycleArrays = true;
+        private Engine engine = Engine.AUTO;
 
         public Builder learningRate(double v) {
             learningRate = v;
@@ -83,8 +97,14 @@ public record TrainingOptions(double learningRate, int batchSize, int gradientAc
             return this;
         }
 
+        public Builder engine(Engine v) {
+            engine = v;
+            return this;
+        }
+
         public TrainingOptions build() {
-            return new TrainingOptions(learningRate, batchSize, gradientAccumulation, epochs, weightDecay, seed, skipNonFinite, recycleArrays);
+            return new TrainingOptions(learningRate, batchSize, gradientAccumulation, epochs, weightDecay, seed, skipNonFinite,
+                    recycleArrays, engine);
         }
     }
 }

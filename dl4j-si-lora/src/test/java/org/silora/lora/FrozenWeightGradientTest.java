@@ -75,7 +75,7 @@ class FrozenWeightGradientTest {
         for (ModelConfig cfg : configs) {
             LoraModel model = LoraModel.create(cfg, Weights.of(TinyModels.randomWeights(cfg, 2)),
                     LoraConfig.builder().r(3).targetModulesRegex(".*(q_proj|v_proj|down_proj|fc_out)").build(), 1);
-            LoraTrainer trainer = new LoraTrainer(model, TrainingOptions.builder().batchSize(3).build());
+            LoraTrainer trainer = new LoraTrainer(model, TrainingOptions.builder().batchSize(3).engine(TrainingOptions.Engine.SAMEDIFF).build());
             Set<List<Long>> frozen = new HashSet<>();
             for (LinearModule m : model.lm().graph().linears().values()) {
                 frozen.add(List.of((long) m.in(), (long) m.out()));

@@ -25,7 +25,7 @@ class StepMemoryTest {
         ModelConfig cfg = TinyModels.llamaGqa();
         LoraModel model = LoraModel.create(cfg, Weights.of(TinyModels.randomWeights(cfg, 3)), LoraConfig.builder().r(4).build(), 5);
         LoraTrainer t = new LoraTrainer(model, TrainingOptions.builder().batchSize(3).learningRate(5e-3)
-                .recycleArrays(recycle).build());
+                .recycleArrays(recycle).engine(TrainingOptions.Engine.SAMEDIFF).build());
         SiRecorder rec = SiRecorder.builder(model).mode(mode).build();
         t.addListener(rec);
         Random rnd = new Random(11);
