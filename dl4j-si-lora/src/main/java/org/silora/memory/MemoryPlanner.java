@@ -2,10 +2,14 @@ package org.silora.memory;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.silora.hf.config.GptjConfig;
+import org.silora.hf.config.LlamaConfig;
 import org.silora.hf.config.ModelConfig;
 import org.silora.hf.graph.CausalLm;
 import org.silora.lora.LoraConfig;
+import org.silora.lora.TrainingOptions;
 import org.silora.si.SiMode;
+import org.silora.step.DirectGptjStep;
+import org.silora.step.DirectLlamaStep;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -75,6 +79,15 @@ public final class MemoryPlanner {
      */
     public static MemoryPlan training(ModelConfig cfg, LoraConfig lora, int batch, int seqLen, int gradAccum, Extra extra,
                                       String run, long budget) {
+        return training(cfg, lora, batch, seqLen, gradAccum, extra, run, budget, TrainingOptions.Engine.AUTO);
+    }
+
+    /**
+     * As {@link #training(ModelConfig, LoraConfig, int, int, int, Extra, String, long)} for the given engine ({@code AUTO}:
+     * the direct step, as {@code LoraTrainer} chooses on the CPU backend).
+     */
+    public static MemoryPlan training(ModelConfig cfg, LoraConfig lora, int batch, int seqLen, int gradAccum, Extra extra,
+                                      String run, long budget, TrainingOptions.Engine engine) {
         Shapes s = new Shapes(cfg, batch, seqLen);
         List<MemoryPlan.Part> parts = new ArrayList<>();
         parts.add(weights(cfg, DataType.FLOAT));
@@ -92,7 +105,18 @@ public final class MemoryPlanner {
             String m = t.getKey();
             if (!m.endsWith("q_proj") && !m.endsWith("v_proj")) step += 3.0 * s.tokens * out;   // measured with q/v
         }
-        parts.add(new MemoryPlan.Part("training arrays", (long) (4 * step * POOL), batch + " x " + seqLen + " tokens a micro-batch"));
+        if (engine != TrainingOptions.Engine.SAMEDIFF) {
+            Map<String, Integer> ranks = new LinkedHashMap<>();
+            for (String m : targets.keySet()) ranks.put(m, lora.r());
+            int threads = Runtime.getRuntime().availableProcessors();
+            boolean keep = extra == Extra.SI_EXACT;
+            long bytes = cfg instanceof LlamaConfig l
+                    ? DirectLlamaStep.plannedWorkingBytes(l, batch, seqLen, threads, ranks, keep)
+                    : DirectGptjStep.plannedWorkingBytes((GptjConfig) cfg, batch, seqLen, threads, ranks, keep);
+            parts.add(new MemoryPlan.Part("training arrays", bytes, batch + " x " + seqLen + " tokens a micro-batch (direct step)"));
+        } else {
+            parts.add(new MemoryPlan.Part("training arrays", (long) (4 * step * POOL), batch + " x " + seqLen + " tokens a micro-batch"));
+        }
         parts.add(new MemoryPlan.Part("LoRA", 4 * 4 * factors, targets.size() + " modules: factors, gradients, Adam moments"));
         long extraBytes = switch (extra) {
             case NONE -> 0;

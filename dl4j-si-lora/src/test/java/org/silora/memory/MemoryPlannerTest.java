@@ -14,14 +14,20 @@ import org.silora.hf.testing.TinyModels;
 import org.silora.lora.CausalLmLoss;
 import org.silora.lora.LoraConfig;
 import org.silora.lora.LoraModel;
+import org.silora.lora.LoraModule;
 import org.silora.lora.LoraTrainer;
 import org.silora.lora.TokenBatch;
 import org.silora.lora.TrainingOptions;
 import org.silora.si.SiMode;
 import org.silora.si.SiRecorder;
+import org.silora.step.DirectGptjStep;
+import org.silora.step.DirectLlamaStep;
+import org.silora.step.DirectStep;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -60,19 +66,54 @@ class MemoryPlannerTest {
                 int batch = 3;
                 int len = 40;
                 LoraModel model = LoraModel.create(cfg, Weights.of(TinyModels.randomWeights(cfg, 2)), lora, 1);
-                LoraTrainer t = new LoraTrainer(model, TrainingOptions.builder().batchSize(batch).build());
+                LoraTrainer t = new LoraTrainer(model, TrainingOptions.builder().batchSize(batch).engine(TrainingOptions.Engine.SAMEDIFF).build());
                 t.addListener(SiRecorder.builder(model).mode(SiMode.PAPER).build());
                 TokenBatch b = new TokenBatch(rows(cfg.vocabSize(), batch, len));
                 for (int i = 0; i < 3; i++) t.step(List.of(b));
                 StepMemory mem = StepMemory.install(model.sameDiff().getFunction("grad"));
                 long measured = mem.ownedBytes();
-                MemoryPlan p = MemoryPlanner.training(cfg, lora, batch, len, 1, MemoryPlanner.Extra.SI_PAPER, "test", BUDGET);
+                MemoryPlan p = MemoryPlanner.training(cfg, lora, batch, len, 1, MemoryPlanner.Extra.SI_PAPER, "test", BUDGET,
+                        TrainingOptions.Engine.SAMEDIFF);
                 long planned = p.bytes("training arrays");
                 double ratio = (double) planned / measured;
                 System.err.printf("%s, %d targets: training arrays planned %.2f MB, measured %.2f MB (%.2f)%n",
                         cfg.architecture(), model.modules().size(), planned / 1e6, measured / 1e6, ratio);
                 assertTrue(ratio > 0.85 && ratio < 1.35, cfg + " " + lora.targetModules() + ": planned " + planned + " vs measured " + measured);
                 model.lm().close();
+            }
+        }
+    }
+
+    /** The direct step's plan is its arrays counted one by one: it equals what a pass allocates, to the byte. */
+    @Test
+    void directStepArraysEqualThePlan() {
+        for (ModelConfig cfg : configs()) {
+            String mlp = cfg instanceof LlamaConfig ? "(gate_proj|up_proj|down_proj|o_proj)" : "(fc_in|fc_out|out_proj)";
+            String layer1 = cfg instanceof LlamaConfig ? "model\\.layers\\.1\\." : "transformer\\.h\\.1\\.";
+            for (LoraConfig lora : List.of(LoraConfig.builder().r(8).build(),
+                    LoraConfig.builder().r(4).targetModulesRegex(layer1 + ".*" + mlp).build())) {
+                for (int len : new int[]{40, 24}) {
+                    int batch = 3;
+                    LoraModel model = LoraModel.create(cfg, Weights.of(TinyModels.randomWeights(cfg, 2)), lora, 1);
+                    Map<String, DirectStep.Lora> factors = new LinkedHashMap<>();
+                    Map<String, Integer> ranks = new LinkedHashMap<>();
+                    for (LoraModule m : model.modules().values()) {
+                        factors.put(m.name(), new DirectStep.Lora(m.a().getArr(), m.b().getArr(), m.scaling()));
+                        ranks.put(m.name(), lora.r());
+                    }
+                    try (DirectStep step = DirectStep.of(model.lm().graph(), factors, 2)) {
+                        int[][] ids = new int[batch][len];
+                        int[] lengths = new int[batch];
+                        java.util.Arrays.fill(lengths, len);
+                        step.run(ids, lengths, ids, false);
+                        long rotary = 4L * 2 * len * cfg.headDim();   // the tables by position, not a working array
+                        long planned = (cfg instanceof LlamaConfig l
+                                ? DirectLlamaStep.plannedWorkingBytes(l, batch, len, 2, ranks, false)
+                                : DirectGptjStep.plannedWorkingBytes((GptjConfig) cfg, batch, len, 2, ranks, false)) - rotary;
+                        assertEquals(planned, step.workingBytes(), cfg.architecture() + " " + ranks.keySet() + " T=" + len);
+                    }
+                    model.lm().close();
+                }
             }
         }
     }
