@@ -212,6 +212,29 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
 
     @Override
     public void afterStep(StepContext ctx) {
+        if (fused == null && org.silora.step.OmegaUpdate.available()) {
+            fused = new org.silora.step.OmegaUpdate(Math.max(1, Nd4j.factory().blas().getMaxThreads()));
+        }
+        boolean clamp = recipe.clampEachStep();
+        if (fused != null) {
+            // ω −= g ⊙ (D(t+1) − D(t)) in one pass over ω per module, a block of rows at a time
+            fused.together(() -> {
+                for (Slot s : slots.values()) {
+                    INDArray a = s.m.a().getArr();
+                    INDArray b = s.m.b().getArr();
+                    if (mode == SiMode.PAPER) {
+                        fused.paper(s.omega, s.aBefore, s.bBefore, a, b, s.gA, s.gB, learningRate, s.m.scaling(), clamp);
+                    } else if (microBatches == 1) {
+                        fused.exact(s.omega, delta(s, ctx.activationGradients()), input(s, ctx.activations()), s.aBefore, s.bBefore,
+                                a, b, s.m.scaling(), clamp);
+                    } else {
+                        fused.withGradient(s.omega, s.exactGrad, s.aBefore, s.bBefore, a, b, s.m.scaling(), clamp);
+                    }
+                }
+            });
+            steps++;
+            return;
+        }
         for (Slot s : slots.values()) {
             INDArray[] sc = scratch(s);
             s.delta(s.bBefore, s.aBefore, sc[0]);                                             // D(t)
@@ -226,10 +249,13 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
             }
             s.delta(sc[1]);                                                                   // D(t+1)
             SiMath.accumulate(s.omega, g, sc[1].subi(sc[0]));
-            if (recipe.clampEachStep()) org.nd4j.linalg.ops.transforms.Transforms.relu(s.omega, false);   // ω := max(0, ω)
+            if (clamp) org.nd4j.linalg.ops.transforms.Transforms.relu(s.omega, false);   // ω := max(0, ω)
         }
         steps++;
     }
+
+    /** The fused update on the CPU backend (null elsewhere: ND4J ops then). */
+    private org.silora.step.OmegaUpdate fused;
 
     /**
      * The same recording as a SameDiff {@link org.nd4j.autodiff.listeners.Listener}, for training with
