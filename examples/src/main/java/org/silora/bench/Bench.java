@@ -1,5 +1,6 @@
 package org.silora.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -11,6 +12,7 @@ import org.silora.demo.ShippedModels;
 import org.silora.ewc.FisherEstimator;
 import org.silora.ewc.FisherInformation;
 import org.silora.hf.config.LlamaConfig;
+import org.silora.hf.config.RopeScaling;
 import org.silora.hf.config.ModelConfig;
 import org.silora.hf.config.ModelConfigs;
 import org.silora.hf.graph.CausalLm;
@@ -45,7 +47,10 @@ import java.util.function.Supplier;
  * matters: {@code gemm_gflops} (ND4J sgemm peak of this run), {@code train_tokens_per_s} and {@code mfu} of LoRA
  * training, {@code si_overhead}, {@code importance_speedup} (EWC Fisher ÷ ν with SI over the same samples),
  * {@code importance_storage_ratio}, {@code import_gb_per_s} and {@code peak_rss_mb}. Each timing is a min and a
- * median over repeats after warm-up.
+ * median over repeats after warm-up. Besides: {@code importance_speedup_paper_protocol} (the same comparison at the
+ * paper's 20 000 Fisher samples against 2 000 documents × 5 epochs of 800 tokens, {@link PaperProtocol}), the scaling
+ * curves of a LoRA step against sequence length and width ({@code scaling}, {@link Scaling}), and the peers' figures
+ * when they are on the machine ({@code peers}, {@code speed_ratio_vs_torch}, {@link Peers}).
  *
  * <pre>{@code
  * ObjectNode json = Bench.run(Bench.Options.standard(), Path.of("silora-out/bench"), System.err);
@@ -61,14 +66,42 @@ public final class Bench {
      * @param samples       general samples for the Fisher vs SI comparison
      * @param importBytes   approximate size of the checkpoint written for the import measurement
      * @param largeModel    also measure the synthetic LLaMA (d 512, 8 layers)
+     * @param scaling       also measure the scaling curves ({@link Scaling}: about 2–3 minutes on 2 cores)
+     * @param importanceAt800 also measure the per-sample Fisher and ν costs at the paper's 800 tokens (about 30 s);
+     *                      otherwise {@code importance_speedup_paper_protocol} scales the bench's costs per token
+     * @param peers         where the peers are and whether to run them (after the d 512 headline)
      */
-    public record Options(int repeats, int warmup, int batch, int seqLen, int samples, long importBytes, boolean largeModel) {
+    public record Options(int repeats, int warmup, int batch, int seqLen, int samples, long importBytes, boolean largeModel,
+                          boolean scaling, boolean importanceAt800, Peers.Setup peers) {
+        /** Without scaling curves, without the measurement at 800 tokens, without peers. */
+        public Options(int repeats, int warmup, int batch, int seqLen, int samples, long importBytes, boolean largeModel) {
+            this(repeats, warmup, batch, seqLen, samples, importBytes, largeModel, false, false, Peers.Setup.none("not requested"));
+        }
+
         public static Options standard() {
-            return new Options(5, 5, 8, 128, 64, 300L << 20, true);
+            return new Options(5, 5, 8, 128, 64, 300L << 20, true, true, true, Peers.Setup.defaults(null));
         }
 
         public static Options quick() {
-            return new Options(3, 3, 8, 64, 32, 64L << 20, false);
+            return new Options(3, 3, 8, 64, 32, 64L << 20, false, false, false,
+                    Peers.Setup.none("--quick: no d512 x 8 measurement to compare with"));
+        }
+
+        public Options withWarmup(int w) {
+            return new Options(repeats, w, batch, seqLen, samples, importBytes, largeModel, scaling, importanceAt800, peers);
+        }
+
+        public Options withScaling(boolean s) {
+            return new Options(repeats, warmup, batch, seqLen, samples, importBytes, largeModel, s, importanceAt800, peers);
+        }
+
+        public Options withPeers(Peers.Setup p) {
+            return new Options(repeats, warmup, batch, seqLen, samples, importBytes, largeModel, scaling, importanceAt800, p);
+        }
+
+        /** The same options with another step shape (rows × tokens per row). */
+        Options withShape(int rows, int tokens) {
+            return new Options(repeats, warmup, rows, tokens, samples, importBytes, largeModel, scaling, importanceAt800, peers);
         }
     }
 
@@ -96,6 +129,7 @@ public final class Bench {
         ObjectNode root = om.createObjectNode();
         root.set("machine", machine(om));
         Files.createDirectories(work);
+        Laps laps = new Laps(om);   // wall seconds of each section: what each part of the bench costs
 
         // 1. sgemm peak
         log.println("bench: sgemm peak");
@@ -115,6 +149,7 @@ public final class Bench {
             peak = Math.max(peak, gf);
         }
         root.put("gemm_gflops", peak);
+        laps.lap("gemm");
 
         // 2. LoRA training throughput and MFU
         Subject tinyModel = Subject.tiny(work);
@@ -125,11 +160,25 @@ public final class Bench {
         root.put("train_tokens_per_s_tiny", tiny.get("train_tokens_per_s").asDouble());
         root.put("mfu_tiny", tiny.get("mfu").asDouble());
         ObjectNode headline = tiny;
+        ObjectNode peers = om.createObjectNode();
         if (opt.largeModel()) {
             ObjectNode b = trainThroughput(om, Subject.large(), opt, peak, log);
             train.add(b);
             root.put("mfu_large", b.get("mfu").asDouble());
             headline = b;   // the LLM-shaped model; the tiny one (d 192) measures per-op dispatch more than matmuls
+            laps.lap("train");
+            // 2a. the peers (the same d512 x 8 LoRA step in PyTorch / libtorch), right after ours, when on the machine
+            peers = peers(om, opt, b.get("step").get("median_s").asDouble(), work, log);
+            laps.lap("peers");
+        } else {
+            laps.lap("train");
+            String why = opt.peers().skip() != null ? opt.peers().skip() : "no d512 x 8 measurement in this run to compare with";
+            peers.set("torch", Peers.absent(om, why));
+            peers.set("djl_libtorch", Peers.absent(om, why));
+        }
+        root.set("peers", peers);
+        for (String k : List.of("speed_ratio_vs_torch", "speed_ratio_vs_libtorch")) {
+            if (peers.has(k)) root.put(k, peers.get(k).asDouble());
         }
         root.put("train_tokens_per_s", headline.get("train_tokens_per_s").asDouble());
         root.put("mfu", headline.get("mfu").asDouble());
@@ -137,6 +186,7 @@ public final class Bench {
 
         // 2b. thread settings side by side (child JVMs)
         root.set("thread_settings", threadComparison(om, opt, work, log));
+        laps.lap("thread_settings");
 
         // 3. SI overhead (interleaved with and without recording, same model and batches)
         log.println("bench: SI overhead");
@@ -149,6 +199,25 @@ public final class Bench {
         }
         root.put("si_overhead", si.get("paper").asDouble());          // the default mode
         root.put("si_overhead_exact", si.get("exact").asDouble());
+        if (opt.largeModel()) {
+            // at the headline size and at LLaMA-3.2-1B's layer shape (two such layers, 2 x 128 tokens)
+            for (Object[] sub : new Object[][]{{Subject.large(), "d512", opt}, {Subject.oneBLayers(), "1b_layers", opt.withShape(2, 128)}}) {
+                Subject subject = (Subject) sub[0];
+                log.println("bench: SI overhead, " + subject.name());
+                ObjectNode at = si.putObject((String) sub[1]);
+                at.put("model", subject.name());
+                for (SiMode mode : SiMode.values()) {
+                    double[] r = siOverhead(subject, mode, (Options) sub[2]);
+                    String m = mode.name().toLowerCase(Locale.ROOT);
+                    at.put(m, r[1] / r[0]);
+                    at.put(m + "_step_s", r[1]);
+                    at.put(m + "_without_step_s", r[0]);
+                }
+                root.put("si_overhead_" + sub[1], at.get("paper").asDouble());
+                root.put("si_overhead_exact_" + sub[1], at.get("exact").asDouble());
+            }
+        }
+        laps.lap("si_overhead");
 
         // 4. importance: EWC Fisher vs ν with SI over the same N samples, and storage
         log.println("bench: importance cost");
@@ -188,6 +257,19 @@ public final class Bench {
         imp.put("si_nu_batch", opt.batch());
         root.put("importance_speedup", fisherSeconds / siSeconds);
         root.put("importance_speedup_batched", fisherBatchedSeconds / siSeconds);
+        // 4b. the same at the paper's protocol: 20000 Fisher samples against 2000 documents x 5 epochs, 800 tokens each.
+        // The protocol gives EWC twice the sample-passes of SI's nu phase, so this is about 2 x importance_speedup
+        // (exactly 2 x when scaled per token; 2 x the per-sample ratio at 800 tokens when measured there).
+        laps.lap("importance");
+        PaperProtocol.Measured at800 = null;
+        if (opt.importanceAt800()) {
+            log.println("bench: importance cost at " + PaperProtocol.PAPER_TOKENS + " tokens (paper protocol)");
+            at800 = importanceAt800(llamaDir, opt);
+            laps.lap("importance_at_800");
+        }
+        ObjectNode paper = PaperProtocol.json(om, fisherSeconds / rows.size(), siSeconds / rows.size(), opt.seqLen(), at800);
+        root.set("importance_paper_protocol", paper);
+        root.put("importance_speedup_paper_protocol", paper.get("speedup").asDouble());
         long fisherBytes = fisher.valueBytes(DType.F32);
         imp.put("fisher_bytes", fisherBytes);
         imp.put("omega_bytes_f32", omega.omegaBytes(DType.F32));
@@ -199,13 +281,104 @@ public final class Bench {
         log.println("bench: import speed");
         root.set("import", importSpeed(om, work.resolve("import-checkpoint"), opt, log));
         root.put("import_gb_per_s", root.get("import").get("read_gb_per_s").asDouble());
+        laps.lap("import");
 
-        root.put("peak_rss_mb", peakRssMb());
+        root.put("peak_rss_mb", peakRssMb());   // before the scaling curves: their d2048 model would dominate it
+
+        // 6. scaling curves (sequence length, width) of the LoRA step
+        if (opt.scaling()) {
+            log.println("bench: scaling curves");
+            ObjectNode sc = Scaling.run(om, opt, peak, log);
+            sc.put("peak_rss_mb_after", peakRssMb());
+            root.set("scaling", sc);
+            laps.lap("scaling");
+        }
+        root.set("section_seconds", laps.json());
         return root;
     }
 
+    /** Wall seconds per section of the run, and the total. */
+    private static final class Laps {
+        private final ObjectNode o;
+        private final long start = System.nanoTime();
+        private long last = start;
+
+        Laps(ObjectMapper om) {
+            o = om.createObjectNode();
+        }
+
+        void lap(String section) {
+            long now = System.nanoTime();
+            o.put(section, (now - last) / 1e9);
+            last = now;
+        }
+
+        ObjectNode json() {
+            o.put("total", (System.nanoTime() - start) / 1e9);
+            return o;
+        }
+    }
+
+    /**
+     * Per-sample costs at the paper's 800 tokens on the importance section's model: EWC's Fisher, one backward per
+     * sample (8 samples after 2 warm-up ones), and ν training with SI recording at the bench's batch (2 steps after
+     * one warm-up step, then consolidation, as {@code si_nu_seconds} is timed).
+     */
+    private static PaperProtocol.Measured importanceAt800(Path llamaDir, Options opt) {
+        int vocab = ModelConfigs.load(llamaDir).vocabSize();
+        int nFisher = 8;
+        int nSi = 2 * opt.batch();
+        List<int[]> rows = syntheticRows(vocab, nFisher + 2, PaperProtocol.PAPER_TOKENS, 13);
+        double fisherSeconds;
+        try (FisherEstimator fe = FisherEstimator.of(llamaDir)) {
+            fe.compute(rows.subList(nFisher, nFisher + 2), 1, (d, t) -> { });   // warm-up
+            long t0 = System.nanoTime();
+            fe.compute(rows.subList(0, nFisher), 1, (d, t) -> { });
+            fisherSeconds = (System.nanoTime() - t0) / 1e9;
+        }
+        List<int[]> siRows = syntheticRows(vocab, nSi + opt.batch(), PaperProtocol.PAPER_TOKENS, 17);
+        LoraModel m = LoraModel.create(llamaDir, LoraConfig.builder().build(), 1);
+        try {
+            LoraTrainer nu = new LoraTrainer(m, TrainingOptions.builder().batchSize(opt.batch()).epochs(1).build());
+            SiRecorder rec = SiRecorder.builder(m).build();
+            nu.addListener(rec);
+            nu.step(List.of(new TokenBatch(siRows.subList(nSi, nSi + opt.batch()))));   // warm-up
+            long t0 = System.nanoTime();
+            nu.train(siRows.subList(0, nSi), LoraTrainer.Progress.NONE);
+            rec.consolidate(LayerWeighting.AUTO, Map.of());
+            double siSeconds = (System.nanoTime() - t0) / 1e9;
+            return new PaperProtocol.Measured(nFisher, fisherSeconds, nSi, siSeconds);
+        } finally {
+            m.lm().close();
+        }
+    }
+
+    /**
+     * The peers' figures beside ours: {@code torch} and {@code djl_libtorch} (each its JSON line, or {@code absent} /
+     * {@code error}), and {@code speed_ratio_vs_torch} / {@code speed_ratio_vs_libtorch} = the peer's median step ÷
+     * ours (≥ 1: ours is faster) when the peer ran and the step is the peers' 8 × 128 tokens.
+     */
+    static ObjectNode peers(ObjectMapper om, Options opt, double ourMedianStepSeconds, Path work, PrintStream log) {
+        ObjectNode p = om.createObjectNode();
+        ObjectNode torch = Peers.torch(opt.peers(), work, log);
+        ObjectNode djl = Peers.djl(opt.peers(), work, log);
+        p.set("torch", torch);
+        p.set("djl_libtorch", djl);
+        p.put("ours_median_step_s", ourMedianStepSeconds);
+        boolean sameStep = opt.batch() == 8 && opt.seqLen() == 128;   // the peers' fixed step
+        if (!sameStep) {
+            p.put("note", "no speed ratio: this run's step is " + opt.batch() + " x " + opt.seqLen() + " tokens, the peers' 8 x 128");
+            return p;
+        }
+        Double rt = Peers.speedRatio(torch, ourMedianStepSeconds);
+        if (rt != null) p.put("speed_ratio_vs_torch", rt);
+        Double rd = Peers.speedRatio(djl, ourMedianStepSeconds);
+        if (rd != null) p.put("speed_ratio_vs_libtorch", rd);
+        return p;
+    }
+
     /** A model the bench trains: the shipped tiny LLaMA, or the synthetic d512 × 8 one from random weights. */
-    private record Subject(String name, ModelConfig config, Map<String, INDArray> weights, Path dir) {
+    record Subject(String name, ModelConfig config, Map<String, INDArray> weights, Path dir) {
         static Subject tiny(Path work) throws IOException {
             Path dir = ShippedModels.extract("tiny-llama", work.resolve("models"));
             return new Subject("tiny-llama (shipped)", ModelConfigs.load(dir), null, dir);
@@ -215,14 +388,24 @@ public final class Bench {
             LlamaConfig big = largeConfig();
             return new Subject("synthetic LLaMA d512 x 8 layers", big, Pretraining.initialWeights(big, 1), null);
         }
+
+        /** Two layers of LLaMA-3.2-1B's shape (hidden 2048, MLP 8192, 32 query and 8 key/value heads), vocabulary 4096. */
+        static Subject oneBLayers() {
+            LlamaConfig c = new LlamaConfig(4096, 2048, 8192, 2, 32, 8, 64, 1e-5, 500000.0, RopeScaling.NONE, 4096, true, false, false);
+            return new Subject("2 layers of LLaMA-3.2-1B's shape", c, Pretraining.initialWeights(c, 1), null);
+        }
     }
 
     /** A fresh LoRA model of a subject (peft defaults: r 8 on q/v), its trainer and one synthetic batch to step on. */
-    private record Rig(LoraModel model, LoraTrainer trainer, TokenBatch batch) implements AutoCloseable {
+    record Rig(LoraModel model, LoraTrainer trainer, TokenBatch batch) implements AutoCloseable {
         static Rig of(Subject s, Options opt, long dataSeed) {
+            return of(s, opt, dataSeed, TrainingOptions.Engine.AUTO);
+        }
+
+        static Rig of(Subject s, Options opt, long dataSeed, TrainingOptions.Engine engine) {
             LoraConfig lc = LoraConfig.builder().build();
             LoraModel m = s.dir() != null ? LoraModel.create(s.dir(), lc, 1) : LoraModel.create(s.config(), Weights.of(s.weights()), lc, 1);
-            LoraTrainer t = new LoraTrainer(m, TrainingOptions.builder().batchSize(opt.batch()).build());
+            LoraTrainer t = new LoraTrainer(m, TrainingOptions.builder().batchSize(opt.batch()).engine(engine).build());
             return new Rig(m, t, new TokenBatch(syntheticRows(s.config().vocabSize(), opt.batch(), opt.seqLen() + 1, dataSeed)));
         }
 
@@ -238,13 +421,16 @@ public final class Bench {
 
     private static ObjectNode trainThroughput(ObjectMapper om, Subject subject, Options opt, double peak, PrintStream log) {
         log.println("bench: LoRA training, " + subject.name());
+        ObjectNode o = om.createObjectNode();
+        double median;
         try (Rig rig = Rig.of(subject, opt, 7)) {
             LoraModel m = rig.model();
             Stat s = time(opt.warmup(), opt.repeats(), rig::step);
+            median = s.median();
             long tokens = rig.batch().predictedTokens();
             double flops = loraStepFlops(m, opt.batch(), opt.seqLen());
-            ObjectNode o = om.createObjectNode();
             o.put("model", subject.name());
+            o.put("engine", rig.trainer().engineName());
             o.put("parameters", m.lm().config().vocabSize() * (long) subject.config().hiddenSize() + m.lm().graph().linears().values().stream()
                     .filter(l -> !l.name().equals("lm_head")).mapToLong(l -> (long) l.in() * l.out()).sum());
             o.put("tokens_per_step", tokens);
@@ -252,8 +438,17 @@ public final class Bench {
             o.put("train_tokens_per_s", tokens / s.median());
             o.put("model_gflop_per_step", flops / 1e9);
             o.put("mfu", flops / s.median() / (peak * 1e9));
-            return o;
         }
+        if ("direct".equals(o.get("engine").asText())) {
+            // the same step through SameDiff's gradient pass, side by side (fewer repeats: it is the slower one)
+            log.println("bench: LoRA training through SameDiff, " + subject.name());
+            try (Rig rig = Rig.of(subject, opt, 7, TrainingOptions.Engine.SAMEDIFF)) {
+                Stat s = time(Math.max(2, opt.warmup() / 4), Math.max(3, opt.repeats() / 2), rig::step);
+                o.set("samediff_step", s.json(om));
+                o.put("speedup_vs_samediff", s.median() / median);
+            }
+        }
+        return o;
     }
 
     /**
@@ -355,10 +550,57 @@ public final class Bench {
     }
 
     private static ObjectNode profileOne(ObjectMapper om, Subject subject, Options opt, PrintStream log) {
+        ObjectNode o = om.createObjectNode();
+        o.put("model", subject.name());
+        o.set("direct", profileDirect(om, subject, opt, log));
+        o.set("samediff", profileSameDiff(om, subject, opt, log));
+        return o;
+    }
+
+    /** Where the direct engine's step goes, per phase (products, attention, norms, activation, rotary, loss). */
+    private static ObjectNode profileDirect(ObjectMapper om, Subject subject, Options opt, PrintStream log) {
+        double total;
+        Map<String, double[]> phases;
+        try (Rig rig = Rig.of(subject, opt, 7, TrainingOptions.Engine.DIRECT)) {
+            for (int i = 0; i < opt.warmup(); i++) rig.step();
+            rig.trainer().profilePhases(true);
+            long t0 = System.nanoTime();
+            for (int i = 0; i < opt.repeats(); i++) rig.step();
+            total = (System.nanoTime() - t0) / 1e9;
+            phases = rig.trainer().stepPhases();
+            rig.trainer().profilePhases(false);
+        }
+        int n = opt.repeats();
+        ObjectNode o = om.createObjectNode();
+        o.put("engine", "direct");
+        o.put("steps", n);
+        o.put("step_s", total / n);
+        double inPhases = 0;
+        ArrayNode arr = o.putArray("phases");
+        StringBuilder table = new StringBuilder("| phase | calls | ms | share |\n|---|---:|---:|---:|\n");
+        for (Map.Entry<String, double[]> e : phases.entrySet()) {
+            double sec = e.getValue()[0] / n;
+            inPhases += sec;
+            ObjectNode x = arr.addObject();
+            x.put("phase", e.getKey());
+            x.put("calls_per_step", e.getValue()[1] / n);
+            x.put("s_per_step", sec);
+            table.append(String.format(Locale.ROOT, "| %s | %.0f | %.1f | %.1f %% |%n", e.getKey(), e.getValue()[1] / n, sec * 1e3, 100 * sec / (total / n)));
+        }
+        double rest = total / n - inPhases;
+        o.put("outside_phases_s", rest);
+        table.append(String.format(Locale.ROOT, "| (optimizer, listeners, batch) | | %.1f | %.1f %% |%n", rest * 1e3, 100 * rest / (total / n)));
+        log.printf(Locale.ROOT, "%n%s, direct engine: %.3f s/step%n", subject.name(), total / n);
+        log.print(table);
+        return o;
+    }
+
+    /** Where SameDiff's step goes, per op type and per (op, input shapes), and between ops. */
+    private static ObjectNode profileSameDiff(ObjectMapper om, Subject subject, Options opt, PrintStream log) {
         String name = subject.name();
         OpProfiler p = new OpProfiler();
         double total;
-        try (Rig rig = Rig.of(subject, opt, 7)) {
+        try (Rig rig = Rig.of(subject, opt, 7, TrainingOptions.Engine.SAMEDIFF)) {
             rig.model().lm().sameDiff().addListeners(p);
             for (int i = 0; i < opt.warmup(); i++) {
                 rig.step();
@@ -373,7 +615,7 @@ public final class Bench {
             total = (System.nanoTime() - t0) / 1e9;
         }
         ObjectNode o = om.createObjectNode();
-        o.put("model", name);
+        o.put("engine", "samediff");
         o.put("steps", opt.repeats());
         o.put("step_s", total / opt.repeats());
         o.put("ops_s", p.opSeconds() / opt.repeats());
@@ -387,7 +629,7 @@ public final class Bench {
             x.put("s_per_step", e.nanos() / 1e9 / opt.repeats());
             x.put("largest_output", e.example());
         }
-        log.printf(Locale.ROOT, "%n%s: %.3f s/step (ops %.3f, between ops %.3f, outside SameDiff %.3f)%n", name,
+        log.printf(Locale.ROOT, "%n%s, SameDiff engine: %.3f s/step (ops %.3f, between ops %.3f, outside SameDiff %.3f)%n", name,
                 total / opt.repeats(), p.opSeconds() / opt.repeats(), p.gapSeconds() / opt.repeats(),
                 (total - p.opSeconds() - p.gapSeconds()) / opt.repeats());
         log.print(p.table(25));
@@ -523,10 +765,29 @@ public final class Bench {
                 r.get("si_overhead").asDouble(), r.get("si_overhead_exact").asDouble()));
         sb.append(String.format(Locale.ROOT, "| importance_speedup (Fisher: one backward per sample) | %.2f | ≥ 20 |%n", r.get("importance_speedup").asDouble()));
         sb.append(String.format(Locale.ROOT, "| importance_speedup_batched (Fisher: batched δᵀx) | %.2f | |%n", r.get("importance_speedup_batched").asDouble()));
+        if (r.has("importance_speedup_paper_protocol")) {
+            sb.append(String.format(Locale.ROOT, "| importance_speedup_paper_protocol (20000 × Fisher ÷ 2000 × 5 × ν, 800 tokens; %s) | %.2f | |%n",
+                    r.get("importance_paper_protocol").has("measured_at_800") ? "measured" : "scaled per token",
+                    r.get("importance_speedup_paper_protocol").asDouble()));
+        }
         sb.append(String.format(Locale.ROOT, "| importance_storage_ratio (F32) / _f16 | %.3f / %.3f | ≤ 0.15 |%n",
                 r.get("importance_storage_ratio").asDouble(), r.get("importance_storage_ratio_f16").asDouble()));
         sb.append(String.format(Locale.ROOT, "| import_gb_per_s | %.2f | ≥ 0.5 |%n", r.get("import_gb_per_s").asDouble()));
         sb.append(String.format(Locale.ROOT, "| peak_rss_mb | %d | |%n", r.get("peak_rss_mb").asLong()));
+        if (r.has("peers")) {
+            for (String[] k : new String[][]{{"torch", "speed_ratio_vs_torch", "PyTorch"}, {"djl_libtorch", "speed_ratio_vs_libtorch", "libtorch (DJL)"}}) {
+                JsonNode peer = r.get("peers").path(k[0]);
+                String v;
+                if (r.has(k[1])) {
+                    v = String.format(Locale.ROOT, "%.2f (peer %.3f s/step, ours %.3f)", r.get(k[1]).asDouble(),
+                            peer.get("median_step_s").asDouble(), r.get("peers").get("ours_median_step_s").asDouble());
+                } else {
+                    v = peer.has("absent") ? "absent: " + peer.get("absent").asText()
+                            : peer.has("error") ? "error: " + peer.get("error").asText() : "–";
+                }
+                sb.append(String.format(Locale.ROOT, "| %s (peer step ÷ ours, ≥ 1: ours faster; %s) | %s | |%n", k[1], k[2], v.replace('|', '/')));
+            }
+        }
         if (r.has("thread_settings")) {
             sb.append("\n| thread setting | tiny-llama step s | d512 × 8 step s |\n|---|---:|---:|\n");
             for (var row : r.get("thread_settings")) {
@@ -535,6 +796,7 @@ public final class Bench {
                         row.has("large_step_s") ? String.format(Locale.ROOT, "%.3f", row.get("large_step_s").asDouble()) : "–"));
             }
         }
+        sb.append(Scaling.table(r.get("scaling")));
         return sb.toString();
     }
 }

@@ -11,14 +11,32 @@ import java.util.concurrent.Callable;
 
 /** {@code silora bench [--json]}: the benchmark suite of SPEC §6. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "The benchmark suite: sgemm peak, LoRA training tokens/s and MFU, SI overhead, importance cost against EWC, import speed, peak RSS; prints JSON.")
+        description = {"The benchmark suite: sgemm peak, LoRA training tokens/s and MFU, SI overhead, importance cost against EWC "
+                + "(also at the paper's protocol: 20000 Fisher samples against 2000 documents x 5 epochs, 800 tokens), import speed, "
+                + "peak RSS, scaling curves of a LoRA step against sequence length and width, and the PyTorch / libtorch peers' "
+                + "step time beside ours when they are installed; prints JSON.",
+                "Peers (optional, never installed by the bench): ../shared/peers/peer_torch_lora.py runs when /usr/bin/python3 "
+                + "can import torch and the OpenBLAS folder of setup-torch-peer.sh exists ($SILORA_PEER_BLAS, else "
+                + "/tmp/silora-peer/openblas-omp/usr/lib/x86_64-linux-gnu/openblas-openmp); the DJL peer when its "
+                + "target/djl-peer.jar is built. Otherwise the JSON says 'absent' and why."})
 final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--json", description = "print only the JSON (no table on stderr)")
     boolean json;
 
-    @Option(names = "--quick", description = "smaller measurements (no large model, smaller import checkpoint)")
+    @Option(names = "--quick", description = "smaller measurements (no large model, smaller import checkpoint, no scaling curves, no peers)")
     boolean quick;
+
+    @Option(names = "--no-scaling", description = "skip the scaling curves (sequence length 128..2048 at d512 x 8; width 256..2048 "
+            + "at 4 layers; about 2-3 minutes on 2 cores)")
+    boolean noScaling;
+
+    @Option(names = "--peers", paramLabel = "DIR", description = "the peers folder (peer_torch_lora.py, djl-peer/); default "
+            + "$SILORA_PEERS, else ../shared/peers or shared/peers relative to the working folder")
+    Path peers;
+
+    @Option(names = "--no-peers", description = "run no peer (reported absent)")
+    boolean noPeers;
 
     @Option(names = "--profile", description = "instead of the suite: per-op profile of LoRA training steps (where the time goes)")
     boolean profile;
@@ -62,12 +80,16 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (profile) {
             Bench.Options o = quick ? Bench.Options.quick() : Bench.Options.standard();
-            if (warmup != null) o = new Bench.Options(o.repeats(), warmup, o.batch(), o.seqLen(), o.samples(), o.importBytes(), o.largeModel());
+            if (warmup != null) o = o.withWarmup(warmup);
             ObjectNode p = Bench.profile(o, out, System.err);
             SiloraMain.json().println(new ObjectMapper().writeValueAsString(p));
             return 0;
         }
-        ObjectNode r = Bench.run(quick ? Bench.Options.quick() : Bench.Options.standard(), out, System.err);
+        Bench.Options o = quick ? Bench.Options.quick() : Bench.Options.standard();
+        if (noScaling) o = o.withScaling(false);
+        if (noPeers) o = o.withPeers(org.silora.bench.Peers.Setup.none("--no-peers"));
+        else if (peers != null && !quick) o = o.withPeers(org.silora.bench.Peers.Setup.defaults(peers.toAbsolutePath().normalize()));
+        ObjectNode r = Bench.run(o, out, System.err);
         if (!json) System.err.print(Bench.table(r));
         SiloraMain.json().println(new ObjectMapper().writeValueAsString(r));
         return 0;
