@@ -8,6 +8,7 @@ import org.silora.io.PeftAdapters;
 import org.silora.lora.LoraConfig;
 import org.silora.lora.LoraModel;
 import org.silora.lora.LoraTrainer;
+import org.silora.lora.TrainingOptions;
 import org.silora.lora.TrainingResult;
 import org.silora.memory.MemoryPlanner;
 import org.silora.si.Importance;
@@ -75,6 +76,7 @@ final class TrainDomainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        TrainingOptions.Engine engine = train.engine();   // a bad --engine is refused before any work
         String m = method.toLowerCase(Locale.ROOT);
         boolean si = m.equals("si") || m.equals("si-no-layer");
         switch (m) {
@@ -99,7 +101,7 @@ final class TrainDomainCommand implements Callable<Integer> {
                 : lora.config(model.toString(), m.equals("rslora"));
         memory.training(MemoryPlanner.training(MemoryOptions.config(model), planned, train.batchSize, train.longestRow(rows),
                 train.gradAccum, si || ewc ? MemoryPlanner.Extra.PENALTY : MemoryPlanner.Extra.NONE, "train-domain",
-                memory.budget()));
+                memory.budget(), engine));
         FisherInformation fim = ewc ? FisherInformation.load(fisher) : null;
         Importance imp = null;
         if (si) {
@@ -160,6 +162,7 @@ final class TrainDomainCommand implements Callable<Integer> {
         o.put("steps", r.steps());
         o.put("tokens", r.tokens());
         o.put("seconds", r.seconds());
+        o.put("engine", trainer.engineName());
         o.put("loss_first", r.firstLoss());
         o.put("loss_last", r.lastLoss());
         if (si) {

@@ -8,6 +8,7 @@ import org.silora.io.PeftAdapters;
 import org.silora.lora.LoraConfig;
 import org.silora.lora.LoraModel;
 import org.silora.lora.LoraTrainer;
+import org.silora.lora.TrainingOptions;
 import org.silora.lora.TrainingResult;
 import org.silora.memory.MemoryPlanner;
 import org.silora.si.Importance;
@@ -70,6 +71,7 @@ final class TrainGeneralCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        TrainingOptions.Engine engine = train.engine();   // a bad --engine is refused before any work
         SiMode mode = switch (siMode.toLowerCase(Locale.ROOT)) {
             case "paper" -> SiMode.PAPER;
             case "exact" -> SiMode.EXACT;
@@ -88,7 +90,7 @@ final class TrainGeneralCommand implements Callable<Integer> {
         String fingerprint = ModelFingerprint.of(model);
         LoraConfig cfg = lora.config(model.toString(), false);
         memory.training(MemoryPlanner.training(MemoryOptions.config(model), cfg, train.batchSize, train.longestRow(rows),
-                train.gradAccum, MemoryPlanner.si(mode), "train-general", memory.budget()));
+                train.gradAccum, MemoryPlanner.si(mode), "train-general", memory.budget(), engine));
         long load0 = System.nanoTime();
         LoraModel lm = LoraModel.create(model, cfg, train.seed);
         double loadSeconds = (System.nanoTime() - load0) / 1e9;
@@ -132,6 +134,7 @@ final class TrainGeneralCommand implements Callable<Integer> {
         o.put("tokens", r.tokens());
         o.put("seconds", r.seconds());
         o.put("load_seconds", loadSeconds);
+        o.put("engine", trainer.engineName());
         o.put("si_mode", mode.name().toLowerCase(Locale.ROOT));
         o.put("si_recipe", recipe.id());
         org.silora.demo.Experiment.describe(imp, o);

@@ -32,6 +32,11 @@ final class TrainOptions {
     @Option(names = "--seed", defaultValue = "42", description = "seed of the data order and of A's init (default ${DEFAULT-VALUE})")
     long seed;
 
+    @Option(names = "--engine", defaultValue = "auto", paramLabel = "ENGINE",
+            description = "what computes a step: auto (the direct step for LLaMA and GPT-J in F32 on the CPU), direct, "
+                    + "or samediff (SameDiff's gradient pass over the graph; equal within float rounding, about 2-4x slower)")
+    String engine;
+
     @Option(names = "--skip-nonfinite", description = "skip steps whose loss or gradients are NaN/Inf instead of stopping")
     boolean skipNonFinite;
 
@@ -73,7 +78,17 @@ final class TrainOptions {
 
     TrainingOptions options() {
         return TrainingOptions.builder().epochs(epochs).learningRate(lr).batchSize(batchSize)
-                .gradientAccumulation(gradAccum).seed(seed).skipNonFinite(skipNonFinite).build();
+                .gradientAccumulation(gradAccum).seed(seed).skipNonFinite(skipNonFinite).engine(engine()).build();
+    }
+
+    /** The {@code --engine} value, refused with one line when it names no engine. */
+    TrainingOptions.Engine engine() {
+        return switch (engine.toLowerCase(java.util.Locale.ROOT)) {
+            case "auto" -> TrainingOptions.Engine.AUTO;
+            case "direct" -> TrainingOptions.Engine.DIRECT;
+            case "samediff" -> TrainingOptions.Engine.SAMEDIFF;
+            default -> throw new IllegalArgumentException("--engine must be auto, direct or samediff, not '" + engine + "'");
+        };
     }
 
     /** Token rows of the data file, tokenized with the model's tokenizer. */

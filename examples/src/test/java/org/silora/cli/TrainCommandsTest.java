@@ -68,6 +68,22 @@ class TrainCommandsTest extends CapturedCli {
         assertTrue(g.get("loss_drop").asDouble() > 0, g.toString());
         assertTrue(g.get("omega_sum").asDouble() > 0, g.toString());
         assertEquals(4, g.get("lambda").size());
+        assertEquals("direct", g.get("engine").asText());
+        // the same run through SameDiff's gradient pass: the same ν phase within float rounding
+        out.reset();
+        JsonNode gs = run(concat(new String[]{"train-general", "--model", model.toString(), "--data", general.toString(),
+                "--out", tmp.resolve("nu-samediff").toString(), "--si-mode", "exact", "--r", "4", "--engine", "samediff"}, small));
+        assertEquals("samediff", gs.get("engine").asText());
+        for (String k : new String[]{"loss_after", "omega_sum"}) {
+            double a = g.get(k).asDouble();
+            double b = gs.get(k).asDouble();
+            assertTrue(Math.abs(a - b) <= 1e-3 * Math.abs(a), k + ": direct " + a + ", samediff " + b);
+        }
+        err.reset();
+        assertEquals(1, SiloraMain.execute(concat(new String[]{"train-general", "--model", model.toString(), "--data", general.toString(),
+                "--out", tmp.resolve("nu-bad").toString(), "--engine", "fast"}, small)));
+        assertEquals(1, err.toString().strip().lines().count(), err.toString());
+        assertTrue(err.toString().contains("--engine must be auto, direct or samediff"), err.toString());
         assertTrue(Files.exists(nu.resolve("adapter_config.json")));
         assertTrue(Files.exists(nu.resolve("adapter_model.safetensors")));
         Importance imp = Importance.load(nu.resolve("importance.safetensors"));
