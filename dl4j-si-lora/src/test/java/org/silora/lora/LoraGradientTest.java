@@ -16,11 +16,12 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Gradients of A and B from the graph equal central finite differences of the real loss. */
+/** Gradients of A and B from either engine (the direct step, SameDiff's pass) equal central finite differences of the real loss. */
 class LoraGradientTest {
 
     @Test
     void loraGradientsMatchFiniteDifferences() {
+        for (TrainingOptions.Engine engine : new TrainingOptions.Engine[]{TrainingOptions.Engine.DIRECT, TrainingOptions.Engine.SAMEDIFF})
         for (ModelConfig cfg : new ModelConfig[]{TinyModels.llamaGqa(), TinyModels.gptj()}) {
             Map<String, INDArray> w = TinyModels.randomWeights(cfg, 5);
             LoraConfig lc = LoraConfig.builder().r(2).loraAlpha(4).targetModules("q_proj", "v_proj", "fc_in", "down_proj").build();
@@ -36,7 +37,7 @@ class LoraGradientTest {
             LoraModel model = LoraModel.withFactors(cfg, Weights.of(w), lc, factors);
             List<int[]> rows = new ArrayList<>();
             for (int i = 0; i < 3; i++) rows.add(TinyModels.randomIds(rnd, cfg.vocabSize(), 12));
-            LoraTrainer trainer = new LoraTrainer(model, TrainingOptions.builder().batchSize(3).build());
+            LoraTrainer trainer = new LoraTrainer(model, TrainingOptions.builder().batchSize(3).engine(engine).build());
             TokenBatch batch = new TokenBatch(rows);
             Map<String, INDArray> grads = trainer.gradients(batch);
 
@@ -56,7 +57,7 @@ class LoraGradientTest {
                     double fd = (plus - minus) / (2 * eps);
                     double an = g.getDouble(idx);
                     double err = Math.abs(fd - an) / Math.max(1e-2, Math.abs(fd) + Math.abs(an));
-                    assertTrue(err < 3e-2, cfg.architecture() + " " + name + "[" + idx + "]: analytic " + an + " vs finite difference " + fd);
+                    assertTrue(err < 3e-2, engine + " " + cfg.architecture() + " " + name + "[" + idx + "]: analytic " + an + " vs finite difference " + fd);
                     checked++;
                 }
             }

@@ -129,7 +129,7 @@ public final class SiloraMain implements Runnable {
 
     /**
      * ND4J's OpenMP threads busy-wait by default, which on small machines made SameDiff steps 1.4-12x slower
-     * (docs/performance.md). OpenMP reads its settings from the environment when the native library loads, so
+     * (README, Performance: the thread settings measured side by side). OpenMP reads its settings from the environment when the native library loads, so
      * the launcher sets them for itself by starting the JVM once more with them, unless the user set them.
      */
     private static boolean needsThreadRelaunch() {
