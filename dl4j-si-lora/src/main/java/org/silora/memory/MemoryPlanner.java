@@ -58,8 +58,7 @@ public final class MemoryPlanner {
         parts.add(weights(cfg, storage));
         // the flat logits (held for the NLL, computed from them a block of rows at a time) and one layer's arrays;
         // logits also reshapes them to [B, T, vocab] and hands a copy back
-        double fwd = (run.equals("logits") ? 3.0 : 1.2) * s.nv
-                + (s.gptj ? 10.0 * s.nd + 4.0 * s.nm : 4.0 * s.nd + 2.0 * s.nm) + 3.0 * s.scores;
+        double fwd = forwardElements(s, run.equals("logits") ? 3.0 : 1.2);
         parts.add(new MemoryPlan.Part("forward arrays", (long) (4 * fwd * POOL), batch + " x " + seqLen + " tokens"));
         if (!run.equals("logits")) {
             // runs of many batches end with a shorter one: SameDiff's inference array cache keeps the arrays of the
@@ -71,6 +70,11 @@ public final class MemoryPlanner {
         }
         parts.add(new MemoryPlan.Part("runtime", RUNTIME, "JVM and native libraries"));
         return new MemoryPlan(run, parts, budget);
+    }
+
+    /** Elements SameDiff's inference pass holds: {@code logitCopies} {@code [tokens, vocab]} arrays and one layer's. */
+    private static double forwardElements(Shapes s, double logitCopies) {
+        return logitCopies * s.nv + (s.gptj ? 10.0 * s.nd + 4.0 * s.nm : 4.0 * s.nd + 2.0 * s.nm) + 3.0 * s.scores;
     }
 
     /**
@@ -113,7 +117,12 @@ public final class MemoryPlanner {
             long bytes = cfg instanceof LlamaConfig l
                     ? DirectLlamaStep.plannedWorkingBytes(l, batch, seqLen, threads, ranks, keep)
                     : DirectGptjStep.plannedWorkingBytes((GptjConfig) cfg, batch, seqLen, threads, ranks, keep);
-            parts.add(new MemoryPlan.Part("training arrays", bytes, batch + " x " + seqLen + " tokens a micro-batch (direct step)"));
+            // the commands measure the loss before and after training with SameDiff's inference pass, whose arrays
+            // (the attention scores of a layer, three [heads, T, T]) outgrow the direct step's at long rows
+            long evaluation = (long) (4 * forwardElements(s, 1.2) * POOL);
+            parts.add(evaluation > bytes
+                    ? new MemoryPlan.Part("training arrays", evaluation, batch + " x " + seqLen + " tokens: the loss evaluation's forward pass (the direct step needs " + String.format(java.util.Locale.ROOT, "%.1f GB", bytes / 1e9) + ")")
+                    : new MemoryPlan.Part("training arrays", bytes, batch + " x " + seqLen + " tokens a micro-batch (direct step)"));
         } else {
             parts.add(new MemoryPlan.Part("training arrays", (long) (4 * step * POOL), batch + " x " + seqLen + " tokens a micro-batch"));
         }

@@ -48,7 +48,12 @@ final class StepRuntime implements AutoCloseable {
         return b;
     }
 
+    /**
+     * Frees the working arrays now (they are this object's own), rather than when the garbage collector gets to them:
+     * what runs next (the loss evaluation after training) should not find them still resident.
+     */
     void release() {
+        for (Region r : work.values()) r.array.close();
         work.clear();
     }
 
@@ -77,7 +82,7 @@ final class StepRuntime implements AutoCloseable {
 
     @Override
     public void close() {
-        work.clear();
+        release();
         par.close();
     }
 }
