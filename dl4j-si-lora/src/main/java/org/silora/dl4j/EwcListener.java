@@ -70,6 +70,7 @@ public final class EwcListener extends ImportanceListener {
 
     @Override
     public void onGradientCalculation(Model model) {
+        bindOnce(model);   // before DL4J applies the regularizations of this step
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             INDArray g = flatGradient(model);
             if (fisher == null) fisher = Nd4j.zeros(g.dataType(), g.length());

@@ -28,11 +28,10 @@ import java.util.Map;
 /**
  * What {@link SiListener} and {@link EwcListener} share: per-task importance recorded by the subclass, consolidated
  * online at {@link #endTask(Model)} (importance summed over tasks, anchor moved to the current parameters),
- * optional layer weights λ_l, and registration in {@link ImportanceRegistry} for {@link ImportanceRegularization}.
+ * optional layer weights λ_l, and the {@link ImportanceState} its {@link ImportanceRegularization}s read.
  *
- * <p>Arrays are flat vectors in the order of {@code model.params()}. One listener serves one model; building a
- * listener clears what an earlier listener registered under the same id (use distinct ids for listeners that live
- * side by side).
+ * <p>Arrays are flat vectors in the order of {@code model.params()}. One listener serves one model and owns its state:
+ * listeners side by side (two networks in one JVM, even under the same id) never see each other's importance.
  */
 public abstract class ImportanceListener extends BaseTrainingListener {
 
@@ -43,12 +42,60 @@ public abstract class ImportanceListener extends BaseTrainingListener {
     private INDArray anchor;
     private Map<String, Double> layerWeights = Map.of();
     private int tasks;
+    private final ImportanceState state;
+    private Model bound;
 
     ImportanceListener(String id, LayerWeighting layerWeighting) {
         if (id == null || id.isBlank()) throw new IllegalArgumentException("id must not be blank");
         this.id = id;
         this.layerWeighting = layerWeighting;
-        ImportanceRegistry.remove(id);   // a new listener owns its id: what an earlier one registered there is gone
+        this.state = new ImportanceState(id);
+    }
+
+    /**
+     * Binds every {@link ImportanceRegularization} with this listener's id in the network's layers to this listener's
+     * state: needed for a configuration read back from JSON (the state is not serialized). The listener does it
+     * itself on its first gradient and at {@link #endTask} for the network it is attached to; call it before
+     * training where the listener is not attached. Returns how many regularizations it bound.
+     *
+     * <pre>{@code
+     * MultiLayerNetwork net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(json));
+     * net.init();
+     * si.bind(net);
+     * }</pre>
+     */
+    public int bind(Model model) {
+        int n = 0;
+        for (Layer l : layersOf(model)) {
+            for (String key : l.paramTable().keySet()) {
+                var regs = l.conf().getLayer().getRegularizationByParam(key);
+                if (regs == null) continue;
+                for (var r : regs) {
+                    if (r instanceof ImportanceRegularization ir && ir.id().equals(id)) {
+                        ir.bind(state);
+                        n++;
+                    }
+                }
+            }
+        }
+        bound = model;
+        return n;
+    }
+
+    /** Binds once per network, from the listeners' first callback on it. */
+    void bindOnce(Model model) {
+        if (bound != model) bind(model);
+    }
+
+    /** DL4J scores the regularizations before {@code onGradientCalculation}: bind after the first forward pass. */
+    @Override
+    public void onForwardPass(Model model, List<INDArray> activations) {
+        bindOnce(model);
+    }
+
+    @Override
+    public void onForwardPass(Model model, Map<String, INDArray> activations) {
+        bindOnce(model);
     }
 
     /** The importance of the task that just ended, a new flat vector; resets the per-task recording. */
@@ -60,6 +107,7 @@ public abstract class ImportanceListener extends BaseTrainingListener {
      * {@link ImportanceRegularization} pulls towards them from the next step on.
      */
     public void endTask(Model model) {
+        bindOnce(model);
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             INDArray params = model.params();
             INDArray flat = params.reshape(params.length());
@@ -95,7 +143,7 @@ public abstract class ImportanceListener extends BaseTrainingListener {
                 weighted.get(NDArrayIndex.interval(r[0], r[0] + r[1])).muli(w);
             }
         }
-        ImportanceRegistry.register(id, model.params(), weighted, anchor);
+        state.register(model.params(), weighted, anchor);
     }
 
     /** The running task's recording (ω and its start for SI, the Fisher sum for EWC), by name, for a checkpoint. */
@@ -190,16 +238,17 @@ public abstract class ImportanceListener extends BaseTrainingListener {
             } catch (IllegalArgumentException e) {
                 throw ModelFormatException.of(file, e.getMessage());
             }
+            bind(model);
             if (importance != null) publish(model);
         }
     }
 
     /** A regularization with this listener's id and the given factor in front of {@code Σ Ω ⊙ (θ − θ*)²}. */
     public ImportanceRegularization regularization(double strength) {
-        return new ImportanceRegularization(id, strength);
+        return new ImportanceRegularization(id, strength, state);
     }
 
-    /** The id this listener registers its importance under. */
+    /** The id that names this listener's regularizations (and its checkpoints). */
     public String id() {
         return id;
     }

@@ -3,6 +3,7 @@ package org.silora.dl4j;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.regularization.Regularization;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
+import org.nd4j.shade.jackson.annotation.JsonIgnore;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 import org.silora.si.SiMath;
 
@@ -13,10 +14,13 @@ import java.util.Optional;
  * The Ω-weighted pull towards the anchor, {@code strength · Σ Ω ⊙ (θ − θ*)²}, as a DL4J {@link Regularization}:
  * its gradient {@code 2·strength·Ω ⊙ (θ − θ*)} is added to the raw gradient before the updater, and its value is
  * part of the network's score. Ω (already multiplied by the layer weights λ_l, if the listener uses them) and θ* are
- * looked up in {@link ImportanceRegistry} under {@link #id()}; until something is registered there the term is zero.
+ * the {@link ImportanceState} of the listener that made it; until that listener's first task ends the term is zero.
  *
- * <p>Configured with scalars only, so it survives {@code MultiLayerConfiguration.toJson()/fromJson()}. Attach it
- * per layer, like any DL4J regularization, to weights and/or biases:
+ * <p>Its configuration is scalars only (id and strength), so it survives {@code MultiLayerConfiguration.toJson()/
+ * fromJson()}; the state it is bound to is not serialized. A regularization read back from JSON is bound again by its
+ * listener: explicitly with {@code listener.bind(network)}, or on the listener's first gradient or {@code endTask} on
+ * that network. One that is bound to nothing refuses to run (it never silently adds nothing). Attach it per layer,
+ * like any DL4J regularization, to weights and/or biases:
  * <pre>{@code
  * new DenseLayer.Builder().nIn(784).nOut(256)
  *         .regularization(List.of(si.regularization(0.5)))
@@ -32,6 +36,8 @@ public final class ImportanceRegularization implements Regularization {
     private final String id;
     @JsonProperty("strength")
     private final double strength;
+    @JsonIgnore
+    private transient volatile ImportanceState state;
 
     /**
      * @param id       the listener's id, under which it registers importance and anchor
@@ -45,6 +51,32 @@ public final class ImportanceRegularization implements Regularization {
         }
         this.id = id;
         this.strength = strength;
+    }
+
+    /** A regularization bound to a listener's state from the start. */
+    ImportanceRegularization(String id, double strength, ImportanceState state) {
+        this(id, strength);
+        this.state = state;
+    }
+
+    /** Binds this regularization to a listener's state (done by the listener: {@code bind(network)}). */
+    void bind(ImportanceState state) {
+        this.state = state;
+    }
+
+    /** Whether a listener's state is bound (false after a JSON round trip until the listener binds it again). */
+    public boolean isBound() {
+        return state != null;
+    }
+
+    private Optional<ImportanceState.Slice> slice(INDArray param) {
+        ImportanceState s = state;
+        if (s == null) {
+            throw new IllegalStateException("regularization '" + id + "' is bound to no listener's importance (a configuration"
+                    + " read back from JSON, or built by hand): call bind(network) on the SiListener/EwcListener with id '"
+                    + id + "' before training, or make it with listener.regularization(strength)");
+        }
+        return s.find(param);
     }
 
     /** The id the importance is registered under. */
@@ -65,8 +97,8 @@ public final class ImportanceRegularization implements Regularization {
     @Override
     public void apply(INDArray param, INDArray gradView, double lr, int iteration, int epoch) {
         if (strength == 0) return;
-        Optional<ImportanceRegistry.Slice> s = ImportanceRegistry.find(id, param);
-        if (s.isEmpty()) return;
+        Optional<ImportanceState.Slice> s = slice(param);
+        if (s.isEmpty()) return;   // the first task: nothing to hold on to yet
         INDArray pull = param.sub(s.get().anchor()).muli(s.get().importance()).muli(2 * strength);
         gradView.addi(pull);
     }
@@ -74,13 +106,13 @@ public final class ImportanceRegularization implements Regularization {
     @Override
     public double score(INDArray param, int iteration, int epoch) {
         if (strength == 0) return 0;
-        Optional<ImportanceRegistry.Slice> s = ImportanceRegistry.find(id, param);
+        Optional<ImportanceState.Slice> s = slice(param);
         return s.map(sl -> strength * SiMath.quadraticPenalty(sl.importance(), param, sl.anchor())).orElse(0.0);
     }
 
     @Override
     public Regularization clone() {
-        return new ImportanceRegularization(id, strength);
+        return new ImportanceRegularization(id, strength, state);   // DL4J clones per layer: the clone stays bound
     }
 
     @Override

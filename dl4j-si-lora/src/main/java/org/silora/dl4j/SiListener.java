@@ -77,6 +77,7 @@ public final class SiListener extends ImportanceListener {
 
     @Override
     public void onGradientCalculation(Model model) {
+        bindOnce(model);   // before DL4J applies the regularizations of this step
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             grad = flatGradient(model);
             before = flatParams(model);

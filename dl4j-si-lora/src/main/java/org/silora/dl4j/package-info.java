@@ -29,6 +29,6 @@
  * {@code NeuralNetConfiguration.Builder.regularization(...)} to every layer twice, and {@code endTask} refuses that.
  *
  * <p>Shared math lives in {@link org.silora.si.SiMath} and {@link org.silora.si.FisherMath}. How the
- * regularization finds its arrays is described in {@link org.silora.dl4j.ImportanceRegistry}.
+ * regularization finds its arrays is described in {@link org.silora.dl4j.ImportanceState}.
  */
 package org.silora.dl4j;

@@ -9,7 +9,6 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -32,13 +31,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The regularization's gradient, its configuration's JSON round trip, and ComputationGraph support. */
 class ImportanceRegularizationDl4jTest {
-
-    @AfterEach
-    void forget() {
-        ImportanceRegistry.remove("fd");
-        ImportanceRegistry.remove("si");
-        ImportanceRegistry.remove("cg");
-    }
 
     private static MultiLayerConfiguration mlp(List<Regularization> reg) {
         return new NeuralNetConfiguration.Builder().dataType(DataType.DOUBLE).seed(7).updater(new Adam(1e-2))
@@ -64,7 +56,8 @@ class ImportanceRegularizationDl4jTest {
     @Test
     void gradientMatchesFiniteDifferencesOfTheScoreOnEveryParameterView() {
         double strength = 0.7;
-        ImportanceRegularization reg = new ImportanceRegularization("fd", strength);
+        ImportanceState state = new ImportanceState("fd");
+        ImportanceRegularization reg = new ImportanceRegularization("fd", strength, state);
         MultiLayerNetwork net = new MultiLayerNetwork(mlp(List.of(reg)));
         net.init();
         long n = net.numParams();
@@ -75,7 +68,7 @@ class ImportanceRegularizationDl4jTest {
             imp[i] = r.nextDouble() * 2;
             anc[i] = r.nextGaussian();
         }
-        ImportanceRegistry.register("fd", net.params(), Nd4j.createFromArray(imp), Nd4j.createFromArray(anc));
+        state.register(net.params(), Nd4j.createFromArray(imp), Nd4j.createFromArray(anc));
         double h = 1e-6;
         int checked = 0;
         for (Layer l : net.getLayers()) {
@@ -120,7 +113,16 @@ class ImportanceRegularizationDl4jTest {
         assertEquals(List.of(new ImportanceRegularization("si", 0.25)), back.getConf(1).getLayer().getRegularizationByParam("W"));
         assertEquals(List.of(new ImportanceRegularization("si", 0.25)), back.getConf(0).getLayer().getRegularizationByParam("b"));
 
-        // a network built from the restored configuration is pulled by the listener's importance
+        // read back, the regularization is bound to nothing: training refuses to run rather than add nothing
+        MultiLayerNetwork alone = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(json));
+        alone.init();
+        IllegalStateException unbound = assertThrows(IllegalStateException.class, () -> alone.fit(data(1, 16)));
+        assertTrue(unbound.getMessage().contains("bind(network)"), unbound.getMessage());
+        assertEquals(4, si.bind(alone));   // W and b of both layers
+        alone.fit(data(1, 16));
+
+        // a network built from the restored configuration, with the listener attached, is bound on its first gradient
+        // and pulled by the listener's importance
         MultiLayerNetwork net = new MultiLayerNetwork(back);
         net.init();
         net.addListeners(si);
@@ -129,6 +131,37 @@ class ImportanceRegularizationDl4jTest {
         net.fit(data(2, 64));
         Layer out = net.getLayer(1);
         assertTrue(out.conf().getLayer().getRegularizationByParam("W").get(0).score(out.getParam("W"), 0, 0) > 0);
+    }
+
+    /** Two networks, two listeners with the same default id, in one JVM: each regularization pulls to its own listener's Ω. */
+    @Test
+    void twoListenersSideBySideKeepTheirOwnPull() {
+        double strength = 0.5;
+        SiListener[] si = new SiListener[2];
+        MultiLayerNetwork[] net = new MultiLayerNetwork[2];
+        for (int k = 0; k < 2; k++) {
+            // the second listener is built after the first network's task ended (a process-wide registry keyed by
+            // id cleared the first network's entries here, and its pull silently became zero)
+            si[k] = SiListener.builder().build();
+            net[k] = new MultiLayerNetwork(mlp(List.of(si[k].regularization(strength))));
+            net[k].init();
+            net[k].addListeners(si[k]);
+            net[k].fit(data(1 + k, 64));
+            si[k].endTask(net[k]);
+            net[k].fit(data(3 + k, 64));   // moves away from the anchor
+        }
+        for (int k = 0; k < 2; k++) {
+            Layer out = net[k].getLayer(1);
+            INDArray w = out.getParam("W");
+            long off = w.offset() - net[k].params().offset();
+            INDArray imp = si[k].importance().get(org.nd4j.linalg.indexing.NDArrayIndex.interval(off, off + w.length()));
+            INDArray anc = si[k].anchor().get(org.nd4j.linalg.indexing.NDArrayIndex.interval(off, off + w.length()));
+            INDArray d = Nd4j.toFlattened('f', w).reshape(w.length()).sub(anc);   // DL4J's weight views enumerate their buffer in 'f' order
+            double expected = strength * d.mul(d).muli(imp).sumNumber().doubleValue();
+            double actual = out.conf().getLayer().getRegularizationByParam("W").get(0).score(w, 0, 0);
+            assertTrue(expected > 0, "network " + k + ": no pull to test");
+            assertEquals(expected, actual, 1e-9 * expected, "network " + k + " is pulled by its own listener's importance");
+        }
     }
 
     @Test

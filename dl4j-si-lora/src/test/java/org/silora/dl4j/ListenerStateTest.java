@@ -6,7 +6,6 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.activations.Activation;
@@ -41,11 +40,6 @@ class ListenerStateTest {
     @TempDir
     Path tmp;
 
-    @AfterEach
-    void forget() {
-        ImportanceRegistry.remove("si");
-        ImportanceRegistry.remove("ewc");
-    }
 
     private static MultiLayerConfiguration mlp(List<Regularization> reg) {
         return new NeuralNetConfiguration.Builder().dataType(DataType.FLOAT).seed(11).updater(new Adam(1e-2))

@@ -1,7 +1,6 @@
 package org.silora.dl4j;
 
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -14,11 +13,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 /** The listeners' ω, Ω, Fisher and online consolidation on the two-parameter model of {@link Dl4jNets#linear}. */
 class SiListenerDl4jTest {
 
-    @AfterEach
-    void forget() {
-        ImportanceRegistry.remove("si");
-        ImportanceRegistry.remove("ewc");
-    }
 
     @Test
     void omegaMatchesHandComputedPathIntegralOnTwoParameters() {

@@ -20,7 +20,6 @@ import org.silora.data.MnistDigits;
 import org.silora.demo.Plots;
 import org.silora.dl4j.EwcListener;
 import org.silora.dl4j.ImportanceListener;
-import org.silora.dl4j.ImportanceRegistry;
 import org.silora.dl4j.SiListener;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -256,7 +255,6 @@ final class ContinualMnistCommand implements Callable<Integer> {
                 test[i][t] = accuracy(net, tasks.get(i).test, tasks.get(i));
             }
         }
-        if (listener != null) ImportanceRegistry.remove(listener.id());
         return new Run(val, test, (System.nanoTime() - t0) / 1e9);
     }
 
