@@ -1,5 +1,6 @@
 package org.silora.eval;
 
+import org.silora.io.TextDocuments;
 import com.github.luben.zstd.ZstdOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -169,28 +170,28 @@ class LoadersTest {
             }
         }
         assertTrue(Files.size(f) < 20_000);
-        List<String> docs = TextCorpus.read(f, 3);
+        List<String> docs = TextDocuments.read(f, 3);
         assertEquals(List.of("document 0\nwith two lines", "document 1\nwith two lines", "document 2\nwith two lines"), docs);
-        assertEquals(1000, TextCorpus.read(f, 0).size());
+        assertEquals(1000, TextDocuments.read(f, 0).size());
 
         Path bad = tmp.resolve("bad.jsonl.zst");
         try (OutputStream o = new ZstdOutputStream(Files.newOutputStream(bad))) {
             o.write("{\"text\": \"fine\"}\n{\"txt\": \"no\"}\n".getBytes(StandardCharsets.UTF_8));
         }
-        ModelFormatException e = assertThrows(ModelFormatException.class, () -> TextCorpus.read(bad, 0));
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> TextDocuments.read(bad, 0));
         assertEquals(bad + ": line 2: no string field 'text'", e.getMessage());
         Path notZstd = tmp.resolve("plain.jsonl.zst");
         Files.writeString(notZstd, "{\"text\": \"x\"}\n");
-        assertThrows(ModelFormatException.class, () -> TextCorpus.read(notZstd, 0));
+        assertThrows(ModelFormatException.class, () -> TextDocuments.read(notZstd, 0));
     }
 
     @Test
     void plainTextAndJsonLines() throws Exception {
         Path t = tmp.resolve("held.txt");
         Files.writeString(t, "First document\nstill first.\n\nSecond document.\n");
-        assertEquals(List.of("First document\nstill first.", "Second document."), TextCorpus.read(t, 0));
+        assertEquals(List.of("First document\nstill first.", "Second document."), TextDocuments.read(t, 0));
         Path j = tmp.resolve("held.jsonl");
         Files.writeString(j, "{\"text\": \"a\"}\n{\"text\": \"b\"}\n");
-        assertEquals(List.of("a"), TextCorpus.read(j, 1));
+        assertEquals(List.of("a"), TextDocuments.read(j, 1));
     }
 }

@@ -1,13 +1,13 @@
 package org.silora.fuzz;
 
+import org.silora.io.TextDocuments;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.silora.ewc.FisherEstimator;
 import org.silora.ewc.FisherInformation;
 import org.silora.eval.Loaders;
-import org.silora.eval.PileJsonlZst;
-import org.silora.eval.TextCorpus;
+import org.silora.io.PileJsonlZst;
 import org.silora.hf.ModelFormatException;
 import org.silora.hf.config.ModelConfig;
 import org.silora.hf.graph.Weights;
@@ -118,7 +118,7 @@ class FilesFuzzTest {
                     }
                 }
             }
-            TextCorpus.read(f, 1000);
+            TextDocuments.read(f, 1000);
         });
     }
 

@@ -1,5 +1,6 @@
 package org.silora.cli;
 
+import org.silora.io.TextDocuments;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.silora.eval.Loaders;
@@ -9,7 +10,6 @@ import org.silora.eval.MultipleChoiceScorer;
 import org.silora.eval.Perplexity;
 import org.silora.eval.Piqa;
 import org.silora.eval.SciQ;
-import org.silora.eval.TextCorpus;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.silora.hf.config.ModelConfig;
 import org.silora.hf.graph.CausalLm;
@@ -89,7 +89,7 @@ final class EvalCommand implements Callable<Integer> {
         McDataset ds = null;
         List<String> docs = null;
         if (t.equals("ppl")) {
-            docs = TextCorpus.read(data, limit);
+            docs = TextDocuments.read(data, limit);
         } else {
             ds = switch (t) {
                 case "sciq" -> SciQ.load(data, skipMalformed);

@@ -2,7 +2,6 @@ package org.silora.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.silora.eval.TextCorpus;
 import org.silora.ewc.FisherEstimator;
 import org.silora.ewc.FisherInformation;
 import org.silora.hf.safetensors.DType;
@@ -66,7 +65,7 @@ final class FisherCommand implements Callable<Integer> {
         model = MemoryOptions.model(model);
         String fingerprint = ModelFingerprint.of(model);
         List<int[]> rows = new ArrayList<>();
-        try (HfTokenizer tok = HfTokenizer.load(model); Stream<String> docs = TextCorpus.documents(data)) {
+        try (HfTokenizer tok = HfTokenizer.load(model); Stream<String> docs = TextDocuments.documents(data)) {
             // read documents only until N rows are cut (the Pile is streamed)
             var it = docs.iterator();
             List<String> chunk = new ArrayList<>();

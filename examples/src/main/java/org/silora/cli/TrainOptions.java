@@ -91,14 +91,15 @@ final class TrainOptions {
         };
     }
 
-    /** Token rows of the data file, tokenized with the model's tokenizer. */
+    /**
+     * Token rows of the data file (any form {@link TextDocuments} reads, the Pile's {@code .jsonl.zst} too), tokenized
+     * with the model's tokenizer; with {@code --max-rows} only as much of the file is read as those rows need.
+     */
     List<int[]> rows(Path model, Path data) {
-        List<String> docs = TextDocuments.read(data);
         List<int[]> rows;
-        try (HfTokenizer tok = HfTokenizer.load(model)) {
-            rows = TextDocuments.windows(docs, tok, seqLen);
+        try (HfTokenizer tok = HfTokenizer.load(model); java.util.stream.Stream<String> docs = TextDocuments.documents(data)) {
+            rows = TextDocuments.windows(docs.iterator(), tok, seqLen, maxRows);
         }
-        if (maxRows > 0 && rows.size() > maxRows) rows = rows.subList(0, maxRows);
         if (rows.isEmpty()) throw new IllegalArgumentException(data + ": too little text for one training row");
         return rows;
     }

@@ -79,6 +79,17 @@ class TrainCommandsTest extends CapturedCli {
             double b = gs.get(k).asDouble();
             assertTrue(Math.abs(a - b) <= 1e-3 * Math.abs(a), k + ": direct " + a + ", samediff " + b);
         }
+        // the Pile's form (.jsonl.zst) reads through the same reader as fisher and eval
+        Path pile = tmp.resolve("general.jsonl.zst");
+        try (java.io.OutputStream o = new com.github.luben.zstd.ZstdOutputStream(Files.newOutputStream(pile))) {
+            for (String d : org.silora.io.TextDocuments.read(general)) {
+                o.write(new ObjectMapper().createObjectNode().put("text", d).toString().concat("\n").getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        out.reset();
+        JsonNode gz = run(concat(new String[]{"train-general", "--model", model.toString(), "--data", pile.toString(),
+                "--out", tmp.resolve("nu-zst").toString(), "--r", "4", "--max-rows", "4"}, small));
+        assertTrue(gz.get("steps").asInt() > 0, gz.toString());
         err.reset();
         assertEquals(1, SiloraMain.execute(concat(new String[]{"train-general", "--model", model.toString(), "--data", general.toString(),
                 "--out", tmp.resolve("nu-bad").toString(), "--engine", "fast"}, small)));

@@ -1,4 +1,4 @@
-package org.silora.eval;
+package org.silora.io;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -36,6 +36,8 @@ import java.util.stream.StreamSupport;
  */
 public final class PileJsonlZst {
 
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
     private PileJsonlZst() {
     }
 
@@ -71,9 +73,9 @@ public final class PileJsonlZst {
                     if (l.isBlank()) continue;
                     JsonNode n;
                     try {
-                        n = JsonRecords.JSON.readTree(l);
+                        n = JSON.readTree(l);
                     } catch (JsonProcessingException e) {
-                        throw ModelFormatException.of(file, "line " + line + ": not valid JSON: " + JsonRecords.oneLine(e.getOriginalMessage()));
+                        throw ModelFormatException.of(file, "line " + line + ": not valid JSON: " + String.valueOf(e.getOriginalMessage()).replace('\n', ' ').replace('\r', ' '));
                     }
                     JsonNode t = n == null ? null : n.get("text");
                     if (t == null || !t.isTextual()) throw ModelFormatException.of(file, "line " + line + ": no string field 'text'");
