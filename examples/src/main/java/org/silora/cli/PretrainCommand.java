@@ -70,6 +70,7 @@ final class PretrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        TrainOptions.checkOutFolder(out);
         boolean llama = switch (arch.toLowerCase(Locale.ROOT)) {
             case "llama" -> true;
             case "gptj" -> false;

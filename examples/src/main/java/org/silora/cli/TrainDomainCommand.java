@@ -77,6 +77,7 @@ final class TrainDomainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TrainingOptions.Engine engine = train.engine();   // a bad --engine is refused before any work
+        TrainOptions.checkOutFolder(out);
         String m = method.toLowerCase(Locale.ROOT);
         boolean si = m.equals("si") || m.equals("si-no-layer");
         switch (m) {
@@ -128,6 +129,7 @@ final class TrainDomainCommand implements Callable<Integer> {
         } else {
             lm = LoraModel.create(model, lora.config(model.toString(), m.equals("rslora")), train.seed);
         }
+        if (m.equals("lora") && lm.config().useRslora()) m = "rslora";   // --method lora --use-rslora is rsLoRA: say so
         memory.report();
         LoraTrainer trainer = new LoraTrainer(lm, train.options());
         if (si) {

@@ -72,14 +72,12 @@ final class TrainGeneralCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TrainingOptions.Engine engine = train.engine();   // a bad --engine is refused before any work
+        TrainOptions.checkOutFolder(out);
         SiMode mode = switch (siMode.toLowerCase(Locale.ROOT)) {
             case "paper" -> SiMode.PAPER;
             case "exact" -> SiMode.EXACT;
             default -> throw new IllegalArgumentException("--si-mode must be paper or exact, got " + siMode);
         };
-        if (mode == SiMode.EXACT && train.gradAccum > 1) {
-            throw new IllegalArgumentException("--si-mode exact needs --grad-accum 1 (dL/dW is taken per batch)");
-        }
         SiRecipe recipe = SiRecipe.parse(siRecipe);
         if (recipe == SiRecipe.AUTHORS && (xi != null || tau != null)) {
             throw new IllegalArgumentException("--si-recipe authors fixes xi (1e-9) and tau (1e8); drop --xi/--tau or use --si-recipe spec");

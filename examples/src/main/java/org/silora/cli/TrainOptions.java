@@ -81,6 +81,16 @@ final class TrainOptions {
                 .gradientAccumulation(gradAccum).seed(seed).skipNonFinite(skipNonFinite).engine(engine()).build();
     }
 
+    /**
+     * Refuses an {@code --out} that exists and is not a folder, before any work (a command that found out only when
+     * writing its adapter would have trained for nothing).
+     */
+    static void checkOutFolder(Path out) {
+        if (java.nio.file.Files.exists(out) && !java.nio.file.Files.isDirectory(out)) {
+            throw new IllegalArgumentException("--out " + out + " exists and is not a folder");
+        }
+    }
+
     /** The {@code --engine} value, refused with one line when it names no engine. */
     TrainingOptions.Engine engine() {
         return switch (engine.toLowerCase(java.util.Locale.ROOT)) {

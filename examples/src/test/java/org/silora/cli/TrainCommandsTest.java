@@ -90,6 +90,23 @@ class TrainCommandsTest extends CapturedCli {
         JsonNode gz = run(concat(new String[]{"train-general", "--model", model.toString(), "--data", pile.toString(),
                 "--out", tmp.resolve("nu-zst").toString(), "--r", "4", "--max-rows", "4"}, small));
         assertTrue(gz.get("steps").asInt() > 0, gz.toString());
+        // EXACT recording with gradient accumulation (the library sums delta^T x over micro-batches)
+        out.reset();
+        JsonNode ga2 = run(concat(new String[]{"train-general", "--model", model.toString(), "--data", general.toString(),
+                "--out", tmp.resolve("nu-accum").toString(), "--r", "4", "--si-mode", "exact", "--max-rows", "8"},
+                new String[]{"--seq-len", "32", "--batch-size", "2", "--grad-accum", "2", "--epochs", "1", "--lr", "3e-3"}));
+        assertTrue(ga2.get("omega_sum").asDouble() != 0, ga2.toString());
+        // an --out that is a file is refused before any work, in one line
+        Path file = Files.writeString(tmp.resolve("outfile.txt"), "x");
+        for (String cmd : new String[]{"train-general", "train-domain"}) {
+            err.reset();
+            String[] args = cmd.equals("train-general")
+                    ? new String[]{cmd, "--model", model.toString(), "--data", general.toString(), "--out", file.toString()}
+                    : new String[]{cmd, "--model", model.toString(), "--method", "lora", "--data", domain.toString(), "--out", file.toString()};
+            assertEquals(1, SiloraMain.execute(concat(args, small)));
+            assertEquals(1, err.toString().strip().lines().count(), err.toString());
+            assertTrue(err.toString().contains("exists and is not a folder"), err.toString());
+        }
         err.reset();
         assertEquals(1, SiloraMain.execute(concat(new String[]{"train-general", "--model", model.toString(), "--data", general.toString(),
                 "--out", tmp.resolve("nu-bad").toString(), "--engine", "fast"}, small)));
@@ -115,6 +132,10 @@ class TrainCommandsTest extends CapturedCli {
         assertEquals("lora", viaAdapter.get("method").asText());
         run(concat(new String[]{"train-domain", "--model", model.toString(), "--method", "rslora",
                 "--data", domain.toString(), "--out", tmp.resolve("rslora").toString()}, small));
+        out.reset();
+        JsonNode viaFlag = run(concat(new String[]{"train-domain", "--model", model.toString(), "--method", "lora", "--use-rslora",
+                "--data", domain.toString(), "--out", tmp.resolve("lora-rs").toString()}, small));
+        assertEquals("rslora", viaFlag.get("method").asText(), "--method lora --use-rslora trains rsLoRA and says so");
         String cfgJson = Files.readString(tmp.resolve("rslora").resolve("adapter_config.json"));
         assertTrue(cfgJson.contains("\"use_rslora\" : true"), cfgJson);
 
