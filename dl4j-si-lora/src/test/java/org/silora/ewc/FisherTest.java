@@ -110,7 +110,37 @@ class FisherTest {
         back.checkFits(lora, "sha256:abc", file);
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> back.checkFits(lora, "sha256:other", file));
         assertTrue(e.getMessage().startsWith(file + ": was computed on another base model"), e.getMessage());
-        assertTrue(back.penalty(lora, 0.5) != null);
+        // the EWC-LoRA penalty's value: λ·Σ_modules Σ F ⊙ D², D = s·B·A, against a plain double sum (B made non-zero)
+        java.util.Random rnd = new java.util.Random(4);
+        for (org.silora.lora.LoraModule m : lora.modules().values()) {
+            INDArray b = m.b().getArr();
+            for (long i = 0; i < b.length(); i++) b.putScalar(i, rnd.nextGaussian() * 0.1);
+        }
+        double expected = 0;
+        for (org.silora.lora.LoraModule m : lora.modules().values()) {
+            INDArray fm = back.modules().get(m.name());
+            assertTrue(fm != null, "no Fisher for " + m.name());
+            INDArray a = m.a().getArr();
+            INDArray b = m.b().getArr();
+            for (int i = 0; i < b.size(0); i++) {
+                for (int j = 0; j < a.size(1); j++) {
+                    double d = 0;
+                    for (int k = 0; k < a.size(0); k++) d += b.getDouble(i, k) * a.getDouble(k, j);
+                    d *= m.scaling();
+                    expected += fm.getDouble(i, j) * d * d;
+                }
+            }
+        }
+        expected *= 0.5;
+        org.silora.lora.Penalty pen = back.penalty(lora, 0.5);
+        Map<String, INDArray> grads = new LinkedHashMap<>();
+        for (org.silora.lora.LoraModule m : lora.modules().values()) {
+            grads.put(m.a().name(), m.a().getArr().like());
+            grads.put(m.b().name(), m.b().getArr().like());
+        }
+        double value = pen.addGradients(grads);
+        assertTrue(expected > 0, "no penalty to compare");
+        assertEquals(expected, value, 1e-4 * expected, "EWC-LoRA penalty value");
         assertThrows(ModelFormatException.class, () -> FisherInformation.load(model.resolve("model.safetensors")));
     }
 }

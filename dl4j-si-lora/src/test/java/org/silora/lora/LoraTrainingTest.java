@@ -54,9 +54,12 @@ class LoraTrainingTest {
 
     @Test
     void trainingOnRealTextLowersHeldOutLoss(@org.junit.jupiter.api.io.TempDir Path tmp) throws IOException {
-        Path paper = Path.of("../../shared/paper/alora-paper.txt");
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(paper), "paper text not present");
-        String text = Files.readString(paper);
+        // the repository's own Brown training text (a sibling module's resource, present in every checkout: no skip)
+        Path brown = Path.of("../examples/src/main/resources/silora/data/brown-train.jsonl");
+        assertTrue(Files.isRegularFile(brown), brown.toAbsolutePath() + " is part of the repository");
+        StringBuilder sb = new StringBuilder();
+        for (String doc : org.silora.io.TextDocuments.read(brown, 60)) sb.append(doc).append('\n');
+        String text = sb.toString();
         BpeTrainer.train(List.of(text), BpeTrainer.Options.gptj(400), tmp);
         int[] ids;
         try (HfTokenizer tok = HfTokenizer.load(tmp)) {

@@ -7,10 +7,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** English training text: the paper of /work/shared/paper if it is there, plus a paragraph. */
+/**
+ * English training text: the first documents of the repository's own Brown training file (a sibling module's
+ * resource, so present in every checkout, wherever it is), plus a paragraph with accents, CJK and an emoji.
+ */
 final class TestCorpus {
 
-    static final Path PAPER = Path.of("/work/shared/paper/alora-paper.txt");
+    static final Path BROWN = Path.of("../examples/src/main/resources/silora/data/brown-train.jsonl");
 
     static final String PARAGRAPH = """
             The quick brown fox jumps over the lazy dog. It was the best of times, it was the worst of times,
@@ -23,19 +26,15 @@ final class TestCorpus {
     private TestCorpus() {
     }
 
-    static boolean hasPaper() {
-        return Files.isRegularFile(PAPER);
-    }
-
-    /** Lines of the paper (if present) and of the paragraph. */
+    /** The text of the first 200 documents of the Brown file, then the paragraph's lines. */
     static List<String> texts() {
         List<String> texts = new ArrayList<>();
-        if (hasPaper()) {
-            try {
-                texts.addAll(Files.readAllLines(PAPER));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+        if (!Files.isRegularFile(BROWN)) throw new IllegalStateException(BROWN.toAbsolutePath() + " is part of the repository");
+        try {
+            com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+            for (String line : Files.readAllLines(BROWN).subList(0, 200)) texts.add(json.readTree(line).get("text").asText());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
         texts.addAll(PARAGRAPH.lines().toList());
         return texts;
