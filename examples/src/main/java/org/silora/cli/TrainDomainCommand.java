@@ -34,6 +34,9 @@ final class TrainDomainCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "base Hugging Face model folder, hub-cache snapshot, or hub id in the local cache")
     Path model;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--method", required = true, description = "lora, rslora, si, si-no-layer or ewc")
     String method;
 
@@ -92,6 +95,18 @@ final class TrainDomainCommand implements Callable<Integer> {
         SiRecipe recipe = siRecipe == null ? null : SiRecipe.parse(siRecipe);
         if (recipe != null && !m.equals("si")) throw new IllegalArgumentException("--si-recipe is used by --method si only");
         if (recipe == SiRecipe.AUTHORS && tau != null) throw new IllegalArgumentException("--si-recipe authors fixes tau (1e8); drop --tau");
+        if (m.equals("si-no-layer") && tau != null) throw new IllegalArgumentException("--method si-no-layer weights every layer 1/L; drop --tau");
+        // options a method would silently ignore are refused: SI continues from the nu adapter in the importance file,
+        // an --adapter brings its own LoRA configuration
+        var parsed = spec.commandLine().getParseResult();
+        if (si || adapter != null) {
+            for (String o : new String[]{"--r", "--lora-alpha", "--target-modules", "--use-rslora", "--init-lora-weights"}) {
+                if (parsed.hasMatchedOption(o)) {
+                    throw new IllegalArgumentException(o + " is not used by " + (si ? "--method " + m + " (it continues from the nu adapter held in --importance)"
+                            : "--adapter (the adapter's own configuration is used)"));
+                }
+            }
+        }
         if (!(ewcLambda >= 0) || Double.isInfinite(ewcLambda)) throw new IllegalArgumentException("--ewc-lambda must be >= 0, got " + ewcLambda);
 
         model = MemoryOptions.model(model);

@@ -96,6 +96,18 @@ class TrainCommandsTest extends CapturedCli {
                 "--out", tmp.resolve("nu-accum").toString(), "--r", "4", "--si-mode", "exact", "--max-rows", "8"},
                 new String[]{"--seq-len", "32", "--batch-size", "2", "--grad-accum", "2", "--epochs", "1", "--lr", "3e-3"}));
         assertTrue(ga2.get("omega_sum").asDouble() != 0, ga2.toString());
+        // options a method would ignore are refused, in one line: LoRA options with --method si (it continues from
+        // the nu adapter in the importance file), --tau with si-no-layer
+        for (String[] bad : new String[][]{
+                {"train-domain", "--model", model.toString(), "--method", "si", "--importance", nu.resolve("importance.safetensors").toString(),
+                        "--data", domain.toString(), "--out", tmp.resolve("ign1").toString(), "--r", "16"},
+                {"train-domain", "--model", model.toString(), "--method", "si-no-layer", "--importance", nu.resolve("importance.safetensors").toString(),
+                        "--data", domain.toString(), "--out", tmp.resolve("ign2").toString(), "--tau", "2"}}) {
+            err.reset();
+            assertEquals(1, SiloraMain.execute(concat(bad, small)), String.join(" ", bad));
+            assertEquals(1, err.toString().strip().lines().count(), err.toString());
+            assertTrue(err.toString().contains("--r is not used") || err.toString().contains("drop --tau"), err.toString());
+        }
         // an --out that is a file is refused before any work, in one line
         Path file = Files.writeString(tmp.resolve("outfile.txt"), "x");
         for (String cmd : new String[]{"train-general", "train-domain"}) {
