@@ -53,7 +53,7 @@ import java.util.function.Supplier;
  * when they are on the machine ({@code peers}, {@code speed_ratio_vs_torch}, {@link Peers}).
  *
  * <pre>{@code
- * ObjectNode json = Bench.run(Bench.Options.standard(), Path.of("silora-out/bench"), System.err);
+ * ObjectNode json = Bench.run(Bench.Options.standard(), Path.of("silora-out/bench"), System.err, jvm);
  * }</pre>
  */
 public final class Bench {
@@ -124,7 +124,7 @@ public final class Bench {
     private Bench() {
     }
 
-    public static ObjectNode run(Options opt, Path work, PrintStream log) throws IOException {
+    public static ObjectNode run(Options opt, Path work, PrintStream log, Jvm jvm) throws IOException {
         ObjectMapper om = new ObjectMapper();
         ObjectNode root = om.createObjectNode();
         root.set("machine", machine(om));
@@ -185,7 +185,7 @@ public final class Bench {
         root.put("mfu_model", headline.get("model").asText());
 
         // 2b. thread settings side by side (child JVMs)
-        root.set("thread_settings", threadComparison(om, opt, work, log));
+        root.set("thread_settings", threadComparison(om, opt, work, log, jvm));
         laps.lap("thread_settings");
 
         // 3. SI overhead (interleaved with and without recording, same model and batches)
@@ -518,13 +518,13 @@ public final class Bench {
                         Map.of("OMP_WAIT_POLICY", "PASSIVE", "OMP_NUM_THREADS", "1", "OPENBLAS_THREAD_TIMEOUT", "4")));
     }
 
-    private static ArrayNode threadComparison(ObjectMapper om, Options opt, Path work, PrintStream log) {
+    private static ArrayNode threadComparison(ObjectMapper om, Options opt, Path work, PrintStream log, Jvm jvm) {
         ArrayNode out = om.createArrayNode();
         for (ThreadSetting ts : threadSettings()) {
             log.println("bench: thread settings, " + ts.name());
             List<String> args = new ArrayList<>(List.of("bench", "--step-times", "--out", work.toString()));
             if (!opt.largeModel()) args.add("--quick");
-            List<String> cmd = org.silora.cli.SiloraMain.javaCommand(List.of(), args);
+            List<String> cmd = jvm.command(args);
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD);
             for (String k : List.of("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT")) pb.environment().remove(k);
             pb.environment().putAll(ts.env());

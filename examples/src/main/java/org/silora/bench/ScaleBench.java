@@ -29,7 +29,7 @@ import java.util.regex.Pattern;
  * Peak RSS is the child's {@code VmHWM} (what {@code /usr/bin/time -v} reports as maximum resident set size).
  *
  * <pre>{@code
- * ObjectNode r = ScaleBench.run(ScaleBench.Options.standard(), Path.of("silora-out/bench"), System.err);
+ * ObjectNode r = ScaleBench.run(ScaleBench.Options.standard(), Path.of("silora-out/bench"), System.err, jvm);
  * }</pre>
  */
 public final class ScaleBench {
@@ -62,7 +62,7 @@ public final class ScaleBench {
     private ScaleBench() {
     }
 
-    public static ObjectNode run(Options opt, Path work, PrintStream log) throws IOException, InterruptedException {
+    public static ObjectNode run(Options opt, Path work, PrintStream log, Jvm jvm) throws IOException, InterruptedException {
         ObjectMapper om = new ObjectMapper();
         ObjectNode root = om.createObjectNode();
         Path dir = work.resolve("scale");
@@ -87,26 +87,26 @@ public final class ScaleBench {
             ArrayNode runs = m.putArray("runs");
             String ids = ids(128, 4000);
             List<Run> rs = new ArrayList<>();
-            rs.add(child("logits", log, "logits", "--model", model.toString(), "--ids", ids));
+            rs.add(child(jvm, "logits", log, "logits", "--model", model.toString(), "--ids", ids));
             if (llama) {
                 // what holding the weights in 16 bits costs in time (and saves in memory) where float32 fits too
-                rs.add(child("logits bf16 weights", log, "logits", "--model", model.toString(), "--ids", ids, "--weights-dtype", "bf16"));
+                rs.add(child(jvm, "logits bf16 weights", log, "logits", "--model", model.toString(), "--ids", ids, "--weights-dtype", "bf16"));
                 int batch = parameters(cfg) < 2_000_000_000L ? 2 : 1;
                 Path nu = dir.resolve("out").resolve(name + "-nu");
                 for (String mode : List.of("paper", "exact")) {
-                    rs.add(child("train-general " + mode, log, "train-general", "--model", model.toString(), "--data", data.toString(),
+                    rs.add(child(jvm, "train-general " + mode, log, "train-general", "--model", model.toString(), "--data", data.toString(),
                             "--out", dir.resolve("out").resolve(name + "-nu-" + mode).toString(), "--batch-size", Integer.toString(batch),
                             "--seq-len", "128", "--max-rows", Integer.toString(opt.rows() * batch / 2), "--epochs", "1", "--si-mode", mode));
                 }
                 Path imp = dir.resolve("out").resolve(name + "-nu-paper").resolve("importance.safetensors");
                 if (Files.exists(imp)) {
-                    rs.add(child("train-domain si", log, "train-domain", "--model", model.toString(), "--method", "si",
+                    rs.add(child(jvm, "train-domain si", log, "train-domain", "--model", model.toString(), "--method", "si",
                             "--importance", imp.toString(), "--data", domain.toString(), "--out", nu.resolveSibling(name + "-mu-si").toString(),
                             "--batch-size", Integer.toString(batch), "--seq-len", "128", "--max-rows", Integer.toString(opt.rows() * batch / 2),
                             "--epochs", "1"));
                 }
             } else {
-                rs.add(child("eval ppl", log, "eval", "--model", model.toString(), "--task", "ppl", "--data", heldOut.toString(),
+                rs.add(child(jvm, "eval ppl", log, "eval", "--model", model.toString(), "--task", "ppl", "--data", heldOut.toString(),
                         // one Brown document (~3 000 tokens): a 4 x 512 batch of GPT-J-6B is ~25 TFLOP, minutes here
                         "--limit", "1", "--window", "512", "--batch-size", "4"));
             }
@@ -116,7 +116,7 @@ public final class ScaleBench {
                 ArrayNode sweep = root.putArray("seq_len_sweep");
                 root.put("seq_len_sweep_model", name);
                 for (int len : opt.sweep()) {
-                    Run r = child("train-general paper 1 x " + len, log, "train-general", "--model", model.toString(), "--data", data.toString(),
+                    Run r = child(jvm, "train-general paper 1 x " + len, log, "train-general", "--model", model.toString(), "--data", data.toString(),
                             "--out", dir.resolve("out").resolve(name + "-sweep-" + len).toString(), "--batch-size", "1", "--seq-len",
                             Integer.toString(len), "--max-rows", "3", "--epochs", "1");
                     ObjectNode o = json(om, r);
@@ -150,9 +150,9 @@ public final class ScaleBench {
     }
 
     /** Runs {@code silora args} in a child JVM set up as the launcher sets itself up; polls its peak RSS. */
-    static Run child(String name, PrintStream log, String... args) throws IOException, InterruptedException {
+    static Run child(Jvm jvm, String name, PrintStream log, String... args) throws IOException, InterruptedException {
         log.println("bench --scale: " + name);
-        ProcessBuilder pb = org.silora.cli.SiloraMain.childProcess(List.of(args));
+        ProcessBuilder pb = jvm.child(List.of(args));
         Path err = Files.createTempFile("silora-scale", ".err");
         pb.redirectError(err.toFile());
         long t0 = System.nanoTime();

@@ -21,6 +21,19 @@ import java.util.concurrent.Callable;
                 + "target/djl-peer.jar is built. Otherwise the JSON says 'absent' and why."})
 final class BenchCommand implements Callable<Integer> {
 
+    /** Child JVMs for the bench, through the launcher (the bench itself does not depend on the command line). */
+    static final org.silora.bench.Jvm JVM = new org.silora.bench.Jvm() {
+        @Override
+        public ProcessBuilder child(java.util.List<String> args) {
+            return SiloraMain.childProcess(args);
+        }
+
+        @Override
+        public java.util.List<String> command(java.util.List<String> args) {
+            return SiloraMain.javaCommand(java.util.List.of(), args);
+        }
+    };
+
     @Option(names = "--json", description = "print only the JSON (no table on stderr)")
     boolean json;
 
@@ -73,7 +86,7 @@ final class BenchCommand implements Callable<Integer> {
             org.silora.bench.ScaleBench.Options d = org.silora.bench.ScaleBench.Options.standard();
             java.util.List<Integer> seq = scaleSeq == null ? d.sweep() : scaleSeq.stream().filter(n -> n > 0).toList();
             ObjectNode r = org.silora.bench.ScaleBench.run(new org.silora.bench.ScaleBench.Options(
-                    scaleModels == null ? d.models() : scaleModels, seq, d.rows()), out, System.err);
+                    scaleModels == null ? d.models() : scaleModels, seq, d.rows()), out, System.err, JVM);
             if (!json) System.err.print(org.silora.bench.ScaleBench.table(r));
             SiloraMain.json().println(new ObjectMapper().writeValueAsString(r));
             return 0;
@@ -89,7 +102,7 @@ final class BenchCommand implements Callable<Integer> {
         if (noScaling) o = o.withScaling(false);
         if (noPeers) o = o.withPeers(org.silora.bench.Peers.Setup.none("--no-peers"));
         else if (peers != null && !quick) o = o.withPeers(org.silora.bench.Peers.Setup.defaults(peers.toAbsolutePath().normalize()));
-        ObjectNode r = Bench.run(o, out, System.err);
+        ObjectNode r = Bench.run(o, out, System.err, JVM);
         if (!json) System.err.print(Bench.table(r));
         SiloraMain.json().println(new ObjectMapper().writeValueAsString(r));
         return 0;

@@ -16,6 +16,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.regularization.Regularization;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.silora.console.ProgressBar;
 import org.silora.data.MnistDigits;
 import org.silora.demo.Plots;
 import org.silora.dl4j.EwcListener;

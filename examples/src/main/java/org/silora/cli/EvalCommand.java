@@ -1,5 +1,6 @@
 package org.silora.cli;
 
+import org.silora.console.ProgressBar;
 import org.silora.io.TextDocuments;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;

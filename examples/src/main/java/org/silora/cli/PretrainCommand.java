@@ -3,6 +3,7 @@ package org.silora.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.silora.console.ProgressBar;
 import org.silora.demo.Pretraining;
 import org.silora.hf.config.GptjConfig;
 import org.silora.hf.config.LlamaConfig;

@@ -2,6 +2,7 @@ package org.silora.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.silora.console.ProgressBar;
 import org.silora.ewc.FisherInformation;
 import org.silora.io.ModelFingerprint;
 import org.silora.io.PeftAdapters;

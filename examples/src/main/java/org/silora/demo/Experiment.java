@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.silora.cli.ProgressBar;
+import org.silora.console.ProgressBar;
 import org.silora.hf.AtomicFiles;
 import org.silora.si.Importance;
 

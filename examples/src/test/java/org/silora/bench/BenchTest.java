@@ -36,7 +36,18 @@ class BenchTest {
     @Test
     void everyFigureOfTheSpecificationIsAPositiveNumber() throws Exception {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        ObjectNode r = Bench.run(new Bench.Options(1, 1, 2, 16, 4, 4L << 20, false), tmp, new PrintStream(log, true, StandardCharsets.UTF_8));
+        Jvm jvm = new Jvm() {
+            @Override
+            public ProcessBuilder child(List<String> args) {
+                return org.silora.cli.SiloraMain.childProcess(args);
+            }
+
+            @Override
+            public List<String> command(List<String> args) {
+                return org.silora.cli.SiloraMain.javaCommand(List.of(), args);
+            }
+        };
+        ObjectNode r = Bench.run(new Bench.Options(1, 1, 2, 16, 4, 4L << 20, false), tmp, new PrintStream(log, true, StandardCharsets.UTF_8), jvm);
         for (String key : List.of("gemm_gflops", "train_tokens_per_s", "mfu", "si_overhead", "importance_speedup",
                 "importance_storage_ratio", "import_gb_per_s", "peak_rss_mb")) {
             assertTrue(r.has(key) && r.get(key).isNumber(), key + " is a number: " + r.get(key));

@@ -1,4 +1,4 @@
-package org.silora.cli;
+package org.silora.console;
 
 import java.io.PrintStream;
 import java.util.Locale;
