@@ -23,8 +23,10 @@ final class Attention {
     private final int heads;
     private final int kvHeads;
     private final int hd;
-    private final int rotaryDim;
-    private final boolean interleaved;
+    /** Rotated pairs per head: dimension {@code i·stride} with {@code i·stride + partner}, for i in {@code [0, pairs)}. */
+    private final int pairs;
+    private final int stride;
+    private final int partner;
     private final Rotary rotary;
     private Region[] tables;
     private int tablePositions;
@@ -34,13 +36,24 @@ final class Attention {
         this.kvHeads = kvHeads;
         this.hd = headDim;
         this.rotary = rotary;
-        this.rotaryDim = rotaryDim;
-        this.interleaved = interleaved;
+        // LLaMA's rotate_half pairs j with j + D/2 over the whole head; GPT-J's rotate_every_two pairs 2i with 2i + 1
+        // over the first rotary_dim dimensions
+        this.pairs = interleaved ? rotaryDim / 2 : headDim / 2;
+        this.stride = interleaved ? 2 : 1;
+        this.partner = interleaved ? 1 : headDim / 2;
     }
+
+    /** Attention probabilities are kept for the backward pass up to this many floats over all layers (else recomputed). */
+    private static final long KEEP_PROBS_MAX = 64L << 20;
 
     /** Floats of the kept probabilities of one layer. */
     long probsLength(int bsz, int t) {
         return (long) bsz * heads * t * t;
+    }
+
+    /** Whether a pass of {@code bsz × t} tokens over {@code layers} layers keeps the probabilities (256 MB at most). */
+    static boolean keepsProbs(int heads, int bsz, int t, int layers) {
+        return (long) bsz * heads * t * t * layers <= KEEP_PROBS_MAX;
     }
 
     /** cos and sin tables {@code [positions, head_dim]} for positions {@code 0 .. t−1} at least, kept between passes. */
@@ -61,13 +74,8 @@ final class Attention {
         rt.timed("rotary", () -> rt.par.forRanges(n, (lo, hi) -> {
             for (int row = lo; row < hi; row++) {
                 int to = pos[row] * hd;
-                if (interleaved) {
-                    Kernels.ropePairs(q, row * heads * hd, heads, hd, rotaryDim, cs[0], cs[1], to);
-                    Kernels.ropePairs(k, row * kvHeads * hd, kvHeads, hd, rotaryDim, cs[0], cs[1], to);
-                } else {
-                    Kernels.ropeHalves(q, row * heads * hd, heads, hd, cs[0], cs[1], to);
-                    Kernels.ropeHalves(k, row * kvHeads * hd, kvHeads, hd, cs[0], cs[1], to);
-                }
+                Kernels.rope(q, row * heads * hd, heads, hd, pairs, stride, partner, cs[0], cs[1], to);
+                Kernels.rope(k, row * kvHeads * hd, kvHeads, hd, pairs, stride, partner, cs[0], cs[1], to);
             }
         }));
     }
@@ -78,13 +86,8 @@ final class Attention {
         rt.timed("rotary", () -> rt.par.forRanges(n, (lo, hi) -> {
             for (int row = lo; row < hi; row++) {
                 int to = pos[row] * hd;
-                if (interleaved) {
-                    Kernels.ropePairsBackward(dq, row * heads * hd, heads, hd, rotaryDim, cs[0], cs[1], to);
-                    Kernels.ropePairsBackward(dk, row * kvHeads * hd, kvHeads, hd, rotaryDim, cs[0], cs[1], to);
-                } else {
-                    Kernels.ropeHalvesBackward(dq, row * heads * hd, heads, hd, cs[0], cs[1], to);
-                    Kernels.ropeHalvesBackward(dk, row * kvHeads * hd, kvHeads, hd, cs[0], cs[1], to);
-                }
+                Kernels.ropeBackward(dq, row * heads * hd, heads, hd, pairs, stride, partner, cs[0], cs[1], to);
+                Kernels.ropeBackward(dk, row * kvHeads * hd, kvHeads, hd, pairs, stride, partner, cs[0], cs[1], to);
             }
         }));
     }

@@ -39,7 +39,6 @@ public final class DirectGptjStep implements DirectStep {
         }
     }
 
-    private static final long KEEP_PROBS_MAX = 64L << 20;
 
     private final GptjConfig cfg;
     private final Region embedding;     // [V, d]; null when tied (then lm_head's [d, V])
@@ -93,7 +92,7 @@ public final class DirectGptjStep implements DirectStep {
         int layersN = cfg.numLayers();
         int vocab = cfg.vocabSize();
         double eps = cfg.layerNormEpsilon();
-        boolean keepProbs = attention.probsLength(batch.bsz(), batch.t()) * layersN <= KEEP_PROBS_MAX;
+        boolean keepProbs = Attention.keepsProbs(cfg.numHeads(), batch.bsz(), batch.t(), layersN);
         Map<String, INDArray> inputs = keepModuleTensors ? new LinkedHashMap<>() : null;
         Map<String, INDArray> outGrads = keepModuleTensors ? new LinkedHashMap<>() : null;
 
@@ -245,7 +244,7 @@ public final class DirectGptjStep implements DirectStep {
         }
         long perLayer = 2 * n + n * d + 4 * n * qw + 3 * n * f;   // norm statistics, n1, q k v att, h tanh a
         long stored = layersN - lowest;
-        boolean keepProbs = (long) batch * cfg.numHeads() * seq * seq * layersN <= KEEP_PROBS_MAX;
+        boolean keepProbs = Attention.keepsProbs(cfg.numHeads(), batch, seq, layersN);
         long probs = keepProbs ? stored * (long) batch * cfg.numHeads() * seq * seq : 0;
         long floats = (layersN + 1) * n * d
                 + stored * perLayer + (lowest > 0 ? perLayer : 0)

@@ -40,8 +40,6 @@ public final class DirectLlamaStep implements DirectStep {
         }
     }
 
-    /** Attention probabilities are kept for the backward pass up to this many floats over all layers (else recomputed). */
-    private static final long KEEP_PROBS_MAX = 64L << 20;
 
     private final LlamaConfig cfg;
     private final Region embedding;     // [V, d]; null when tied (then lm_head's [d, V])
@@ -94,7 +92,7 @@ public final class DirectLlamaStep implements DirectStep {
         int d = cfg.hiddenSize();
         int layersN = cfg.numLayers();
         int vocab = cfg.vocabSize();
-        boolean keepProbs = attention.probsLength(batch.bsz(), batch.t()) * layersN <= KEEP_PROBS_MAX;
+        boolean keepProbs = Attention.keepsProbs(cfg.numHeads(), batch.bsz(), batch.t(), layersN);
         Map<String, INDArray> inputs = keepModuleTensors ? new LinkedHashMap<>() : null;
         Map<String, INDArray> outGrads = keepModuleTensors ? new LinkedHashMap<>() : null;
 
@@ -269,7 +267,7 @@ public final class DirectLlamaStep implements DirectStep {
         }
         long perLayer = 2 * n + 3 * n * d + 2 * n * qw + 2 * n * kw + 4 * n * f;   // norms' r, n1 x2 n2, q att, k v, g up a σ
         long stored = layersN - lowest;
-        boolean keepProbs = (long) batch * cfg.numHeads() * seq * seq * layersN <= KEEP_PROBS_MAX;
+        boolean keepProbs = Attention.keepsProbs(cfg.numHeads(), batch, seq, layersN);
         long probs = keepProbs ? stored * (long) batch * cfg.numHeads() * seq * seq : 0;
         long floats = (layersN + 1) * n * d                          // the residual stream at every layer boundary
                 + stored * perLayer + (lowest > 0 ? perLayer : 0)      // per trained layer; one shared set below

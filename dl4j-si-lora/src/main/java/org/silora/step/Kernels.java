@@ -83,62 +83,36 @@ final class Kernels {
     }
 
     /**
-     * Rotary embedding in place on the {@code n} heads of one token, {@code rotate_half}: for each pair
-     * {@code (j, j + D/2)}, {@code y_j = x_j·cos_j − x_{j+h}·sin_j}, {@code y_{j+h} = x_{j+h}·cos_{j+h} + x_j·sin_{j+h}}.
+     * Rotary embedding in place on the {@code heads} heads of one token, over {@code pairs} pairs of dimensions
+     * {@code (a, b) = (i·stride, i·stride + partner)}: {@code y_a = x_a·cos_a − x_b·sin_a}, {@code y_b = x_b·cos_b + x_a·sin_b}.
+     * LLaMA's {@code rotate_half} is stride 1, partner D/2 over the whole head; GPT-J's {@code rotate_every_two} is
+     * stride 2, partner 1 over {@code rotary_dim}; dimensions in no pair pass unchanged.
      */
-    static void ropeHalves(Region x, int xo, int heads, int headDim, Region cos, Region sin, int to) {
-        int h = headDim / 2;
+    static void rope(Region x, int xo, int heads, int headDim, int pairs, int stride, int partner, Region cos, Region sin, int to) {
         for (int head = 0; head < heads; head++) {
-            int b = xo + head * headDim;
-            for (int j = 0; j < h; j++) {
-                float x1 = x.buf.get(b + j);
-                float x2 = x.buf.get(b + j + h);
-                x.buf.put(b + j, x1 * cos.buf.get(to + j) - x2 * sin.buf.get(to + j));
-                x.buf.put(b + j + h, x2 * cos.buf.get(to + j + h) + x1 * sin.buf.get(to + j + h));
+            int base = xo + head * headDim;
+            for (int i = 0; i < pairs; i++) {
+                int a = i * stride;
+                int b = a + partner;
+                float x1 = x.buf.get(base + a);
+                float x2 = x.buf.get(base + b);
+                x.buf.put(base + a, x1 * cos.buf.get(to + a) - x2 * sin.buf.get(to + a));
+                x.buf.put(base + b, x2 * cos.buf.get(to + b) + x1 * sin.buf.get(to + b));
             }
         }
     }
 
-    /** The backward of {@link #ropeHalves} in place: {@code dx_j = a·cos_j + b·sin_{j+h}}, {@code dx_{j+h} = b·cos_{j+h} − a·sin_j}. */
-    static void ropeHalvesBackward(Region dy, int o, int heads, int headDim, Region cos, Region sin, int to) {
-        int h = headDim / 2;
+    /** The backward of {@link #rope} in place: {@code dx_a = g_a·cos_a + g_b·sin_b}, {@code dx_b = g_b·cos_b − g_a·sin_a}. */
+    static void ropeBackward(Region dy, int o, int heads, int headDim, int pairs, int stride, int partner, Region cos, Region sin, int to) {
         for (int head = 0; head < heads; head++) {
-            int b = o + head * headDim;
-            for (int j = 0; j < h; j++) {
-                float a = dy.buf.get(b + j);
-                float c = dy.buf.get(b + j + h);
-                dy.buf.put(b + j, a * cos.buf.get(to + j) + c * sin.buf.get(to + j + h));
-                dy.buf.put(b + j + h, c * cos.buf.get(to + j + h) - a * sin.buf.get(to + j));
-            }
-        }
-    }
-
-    /**
-     * GPT-J's rotary embedding in place ({@code rotate_every_two}) on the first {@code rotaryDim} dimensions of each of
-     * the {@code n} heads of one token: for each pair {@code (2i, 2i+1)}, {@code y_{2i} = x_{2i}·cos − x_{2i+1}·sin},
-     * {@code y_{2i+1} = x_{2i+1}·cos + x_{2i}·sin}; the other dimensions pass unchanged.
-     */
-    static void ropePairs(Region x, int xo, int heads, int headDim, int rotaryDim, Region cos, Region sin, int to) {
-        for (int head = 0; head < heads; head++) {
-            int b = xo + head * headDim;
-            for (int j = 0; j < rotaryDim; j += 2) {
-                float x1 = x.buf.get(b + j);
-                float x2 = x.buf.get(b + j + 1);
-                x.buf.put(b + j, x1 * cos.buf.get(to + j) - x2 * sin.buf.get(to + j));
-                x.buf.put(b + j + 1, x2 * cos.buf.get(to + j + 1) + x1 * sin.buf.get(to + j + 1));
-            }
-        }
-    }
-
-    /** The backward of {@link #ropePairs} in place. */
-    static void ropePairsBackward(Region dy, int o, int heads, int headDim, int rotaryDim, Region cos, Region sin, int to) {
-        for (int head = 0; head < heads; head++) {
-            int b = o + head * headDim;
-            for (int j = 0; j < rotaryDim; j += 2) {
-                float a = dy.buf.get(b + j);
-                float c = dy.buf.get(b + j + 1);
-                dy.buf.put(b + j, a * cos.buf.get(to + j) + c * sin.buf.get(to + j + 1));
-                dy.buf.put(b + j + 1, c * cos.buf.get(to + j + 1) - a * sin.buf.get(to + j));
+            int base = o + head * headDim;
+            for (int i = 0; i < pairs; i++) {
+                int a = i * stride;
+                int b = a + partner;
+                float ga = dy.buf.get(base + a);
+                float gb = dy.buf.get(base + b);
+                dy.buf.put(base + a, ga * cos.buf.get(to + a) + gb * sin.buf.get(to + b));
+                dy.buf.put(base + b, gb * cos.buf.get(to + b) - ga * sin.buf.get(to + a));
             }
         }
     }

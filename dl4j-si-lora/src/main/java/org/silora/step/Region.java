@@ -15,7 +15,7 @@ import java.nio.FloatBuffer;
  *
  * <pre>{@code
  * Region w = Region.of(weightT);         // [in, out] c-order FLOAT
- * float x = w.buf.get(w.off + i * w.cols + j);
+ * float x = w.get(i * cols + j);
  * }</pre>
  */
 final class Region {
@@ -23,8 +23,6 @@ final class Region {
     final INDArray array;
     final FloatBuffer buf;
     final FloatPointer ptr;
-    /** Element offset of the array's first element within {@link #buf} and {@link #ptr}. */
-    final int off;
     final long length;
 
     private Region(INDArray array) {
@@ -38,7 +36,6 @@ final class Region {
         this.array = array;
         this.length = array.length();
         if (length > Integer.MAX_VALUE) throw new IllegalArgumentException("array of " + length + " elements is too large for the direct step");
-        this.off = 0;
         this.ptr = new FloatPointer(array.data().addressPointer());
         this.buf = array.data().pointer().asByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer();
         if (buf.capacity() < length) {
@@ -63,14 +60,14 @@ final class Region {
 
     /** A native pointer at element {@code index} of this region. */
     FloatPointer at(long index) {
-        return new FloatPointer(ptr).position(off + index);
+        return new FloatPointer(ptr).position(index);
     }
 
     float get(int i) {
-        return buf.get(off + i);
+        return buf.get(i);
     }
 
     void set(int i, float v) {
-        buf.put(off + i, v);
+        buf.put(i, v);
     }
 }

@@ -36,9 +36,7 @@ final class DemoCommand implements Callable<Integer> {
         DemoPlan plan = quick ? DemoPlan.quick() : DemoPlan.full();
         int w = workers != null ? workers : defaultWorkers();
         if (w < 1) throw new IllegalArgumentException("--workers must be >= 1, got " + w);
-        if (java.nio.file.Files.exists(out) && !java.nio.file.Files.isDirectory(out)) {
-            throw new IllegalArgumentException("--out " + out + " exists and is not a folder");
-        }
+        TrainOptions.checkOutFolder(out);
         plan = plan.withWorkers(w);
         System.err.println("silora demo" + (quick ? " --quick" : "") + ": models " + plan.models() + ", domains " + plan.domains()
                 + ", seeds " + plan.seeds() + ", " + w + " workers, output in " + out.toAbsolutePath());

@@ -83,7 +83,7 @@ final class TrainOptions {
 
     /**
      * Refuses an {@code --out} that exists and is not a folder, before any work (a command that found out only when
-     * writing its adapter would have trained for nothing).
+     * writing its outputs would have worked for nothing): the training commands, pretrain and the demo.
      */
     static void checkOutFolder(Path out) {
         if (java.nio.file.Files.exists(out) && !java.nio.file.Files.isDirectory(out)) {
