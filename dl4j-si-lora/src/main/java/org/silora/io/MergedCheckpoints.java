@@ -97,26 +97,59 @@ public final class MergedCheckpoints {
                         throw new IllegalArgumentException("adapter has no lora_A/lora_B for targeted module " + module);
                     }
                 }
+            }
+            Map<String, String> meta = new LinkedHashMap<>();
+            meta.put("silora.merged_modules", String.join(",", factors.keySet()));
+            meta.put("silora.lora", "r=" + lora.r() + " alpha=" + lora.loraAlpha() + " rslora=" + lora.useRslora());
+            Map<String, WeightEdit> edits = new LinkedHashMap<>();
+            byWeight.forEach((name, ab) -> edits.put(name, w -> Nd4j.gemm(ab[1].castTo(DataType.FLOAT), ab[0].castTo(DataType.FLOAT), w, false, false, s, 1.0)));
+            writeEdited(edits, meta, baseDir, outDir, dtype);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write merged checkpoint to " + outDir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Changes one base weight (float, {@code [out, in]}) in place before it is written. */
+    @FunctionalInterface
+    public interface WeightEdit {
+        void apply(INDArray weight);
+    }
+
+    /**
+     * The general form of a merge: every base tensor is copied, the ones named in {@code edits} (full tensor names,
+     * e.g. {@code model.layers.0.self_attn.q_proj.weight}) after their edit, one tensor in memory at a time; config and
+     * tokenizer files are copied. {@code meta} is added to the safetensors metadata (provenance).
+     *
+     * <pre>{@code
+     * MergedCheckpoints.writeEdited(Map.of("model.layers.0.mlp.up_proj.weight", w -> w.muli(0.5)), Map.of(), base, out, null);
+     * }</pre>
+     */
+    public static void writeEdited(Map<String, WeightEdit> edits, Map<String, String> meta, Path baseDir, Path outDir, DType dtype) {
+        try {
+            Files.createDirectories(outDir);
+            try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(baseDir)) {
+                for (String w : edits.keySet()) {
+                    if (!ckpt.contains(w)) throw new IllegalArgumentException("the base model has no tensor '" + w + "' to merge into");
+                }
                 List<SafetensorsWriter.Entry> entries = new ArrayList<>();
                 INDArray[] previous = new INDArray[1];   // the writer asks for tensors in order: the last one is done with
                 for (String name : ckpt.names()) {
                     TensorInfo info = ckpt.info(name);
-                    INDArray[] ab = byWeight.get(name);
+                    WeightEdit edit = edits.get(name);
                     entries.add(new SafetensorsWriter.Entry(name, dtype == null ? info.dtype() : dtype, info.shape(), () -> {
                         if (previous[0] != null && previous[0].closeable()) previous[0].close();
                         INDArray w = ckpt.readFloat(name);
-                        if (ab != null) Nd4j.gemm(ab[1].castTo(DataType.FLOAT), ab[0].castTo(DataType.FLOAT), w, false, false, s, 1.0);
+                        if (edit != null) edit.apply(w);
                         previous[0] = w;
                         return w;
                     }));
                 }
-                Map<String, String> meta = new LinkedHashMap<>();
-                meta.put("format", "pt");
-                meta.put("silora.merged_from", baseDir.toAbsolutePath().toString());
-                meta.put("silora.merged_modules", String.join(",", factors.keySet()));
-                meta.put("silora.lora", "r=" + lora.r() + " alpha=" + lora.loraAlpha() + " rslora=" + lora.useRslora());
+                Map<String, String> all = new LinkedHashMap<>();
+                all.put("format", "pt");
+                all.put("silora.merged_from", baseDir.toAbsolutePath().toString());
+                all.putAll(meta);
                 try {
-                    SafetensorsWriter.write(outDir.resolve("model.safetensors"), meta, entries);
+                    SafetensorsWriter.write(outDir.resolve("model.safetensors"), all, entries);
                 } finally {
                     if (previous[0] != null && previous[0].closeable()) previous[0].close();
                 }

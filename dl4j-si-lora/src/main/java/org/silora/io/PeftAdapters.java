@@ -62,6 +62,21 @@ public final class PeftAdapters {
 
     /** As {@link #save(LoraModel, Path)}, with extra provenance entries for the safetensors metadata. */
     public static void save(LoraConfig config, Map<String, LoraModule> modules, Path dir, Map<String, String> provenance) {
+        Map<String, INDArray[]> factors = new LinkedHashMap<>();
+        for (LoraModule m : modules.values()) factors.put(m.name(), new INDArray[]{m.a().getArr(), m.b().getArr()});
+        saveFactors(config, factors, dir, provenance);
+    }
+
+    /**
+     * Writes an adapter given by its factors ({@code lora_A [r, in]}, {@code lora_B [out, r]} by module name) into
+     * {@code dir}, each file atomically: e.g. a low-rank approximation made outside a model.
+     *
+     * <pre>{@code
+     * PeftAdapters.saveFactors(LoraConfig.builder().r(4).loraAlpha(4).targetModules("q_proj").build(),
+     *         Map.of("model.layers.0.self_attn.q_proj", new INDArray[]{a, b}), Path.of("out/adapter"), Map.of());
+     * }</pre>
+     */
+    public static void saveFactors(LoraConfig config, Map<String, INDArray[]> factors, Path dir, Map<String, String> provenance) {
         try {
             Files.createDirectories(dir);
             Map<String, String> meta = new LinkedHashMap<>();
@@ -70,23 +85,26 @@ public final class PeftAdapters {
             meta.put("silora.written_at", Instant.now().toString());
             meta.putAll(provenance);
             List<SafetensorsWriter.Entry> entries = new ArrayList<>();
-            for (LoraModule m : modules.values()) {
-                INDArray a = m.a().getArr();
-                INDArray b = m.b().getArr();
-                org.silora.lora.NumericalGuard.requireFinite(a, "lora_A of " + m.name() + " (adapter not written)");
-                org.silora.lora.NumericalGuard.requireFinite(b, "lora_B of " + m.name() + " (adapter not written)");
-                entries.add(new SafetensorsWriter.Entry(PREFIX + m.name() + ".lora_A.weight", DType.F32, a.shape(), () -> a));
-                entries.add(new SafetensorsWriter.Entry(PREFIX + m.name() + ".lora_B.weight", DType.F32, b.shape(), () -> b));
+            for (Map.Entry<String, INDArray[]> e : factors.entrySet()) {
+                INDArray a = e.getValue()[0];
+                INDArray b = e.getValue()[1];
+                if (a.size(0) != config.r() || b.size(1) != config.r()) {
+                    throw new IllegalArgumentException("module " + e.getKey() + " has rank " + a.size(0) + ", the configuration says r = " + config.r());
+                }
+                org.silora.lora.NumericalGuard.requireFinite(a, "lora_A of " + e.getKey() + " (adapter not written)");
+                org.silora.lora.NumericalGuard.requireFinite(b, "lora_B of " + e.getKey() + " (adapter not written)");
+                entries.add(new SafetensorsWriter.Entry(PREFIX + e.getKey() + ".lora_A.weight", DType.F32, a.shape(), () -> a));
+                entries.add(new SafetensorsWriter.Entry(PREFIX + e.getKey() + ".lora_B.weight", DType.F32, b.shape(), () -> b));
             }
             SafetensorsWriter.write(dir.resolve(WEIGHTS), meta, entries);
-            AtomicFiles.writeString(dir.resolve(CONFIG), configJson(config, modules));
+            AtomicFiles.writeString(dir.resolve(CONFIG), configJson(config, factors.keySet()));
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("cannot write adapter to " + dir + ": " + e.getMessage(), e);
         }
     }
 
     /** peft's {@code LoraConfig.to_dict()} for this configuration. */
-    static String configJson(LoraConfig c, Map<String, LoraModule> modules) throws JsonProcessingException {
+    static String configJson(LoraConfig c, java.util.Collection<String> moduleNames) throws JsonProcessingException {
         ObjectNode o = JSON.createObjectNode();
         o.putObject("alpha_pattern");
         o.putNull("auto_mapping");
@@ -111,7 +129,7 @@ public final class PeftAdapters {
             // peft stores the set of suffixes that actually matched
             ArrayNode t = o.putArray("target_modules");
             TreeSet<String> used = new TreeSet<>();
-            for (String name : modules.keySet()) {
+            for (String name : moduleNames) {
                 for (String s : c.targetModules()) {
                     if (name.equals(s) || name.endsWith("." + s)) used.add(s);
                 }

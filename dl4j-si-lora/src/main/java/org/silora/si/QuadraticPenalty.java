@@ -39,11 +39,12 @@ public final class QuadraticPenalty implements Penalty {
 
     private final List<Term> terms;
     private final double coeff;
-    private final Map<List<Long>, INDArray[]> scratch = new HashMap<>();
+    private final Map<List<Long>, INDArray[]> scratch;
 
-    private QuadraticPenalty(List<Term> terms, double coeff) {
+    private QuadraticPenalty(List<Term> terms, double coeff, Map<List<Long>, INDArray[]> scratch) {
         this.terms = terms;
         this.coeff = coeff;
+        this.scratch = scratch;
     }
 
     /** SI-LoRA's phase-μ penalty from an {@link Importance} (Ω, λ, anchors) and φ. */
@@ -79,7 +80,20 @@ public final class QuadraticPenalty implements Penalty {
             terms.add(new Term(mod, w.castTo(DataType.FLOAT), an == null ? null : an.a().castTo(DataType.FLOAT),
                     an == null ? null : an.b().castTo(DataType.FLOAT), an == null ? 0 : an.scaling(), lambda.applyAsDouble(n)));
         }
-        return new QuadraticPenalty(List.copyOf(terms), coeff);
+        return new QuadraticPenalty(List.copyOf(terms), coeff, new HashMap<>());
+    }
+
+    /**
+     * The same penalty (weights, anchors, λ) with another coefficient, sharing this one's arrays: what a controller
+     * that adapts φ or λ during training swaps in (use one of the two at a time).
+     *
+     * <pre>{@code
+     * trainer.setPenalty(penalty.withCoefficient(2 * penalty.coefficient()));
+     * }</pre>
+     */
+    public QuadraticPenalty withCoefficient(double c) {
+        if (!(c >= 0) || Double.isInfinite(c)) throw new IllegalArgumentException("penalty coefficient must be >= 0, got " + c);
+        return new QuadraticPenalty(terms, c, scratch);
     }
 
     /** The coefficient c (φ or EWC's λ). */
