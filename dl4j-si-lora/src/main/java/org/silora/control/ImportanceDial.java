@@ -4,6 +4,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.silora.hf.safetensors.DType;
+import org.silora.hf.safetensors.SafetensorsCheckpoint;
 import org.silora.io.MergedCheckpoints;
 import org.silora.io.PeftAdapters;
 import org.silora.lora.LoraConfig;
@@ -153,6 +154,17 @@ public final class ImportanceDial {
      * @param dtype storage type of every tensor, or {@code null} to keep each base tensor's own
      */
     public void writeMerged(Path baseDir, Path outDir, Setting setting, DType dtype) {
+        try (SafetensorsCheckpoint base = SafetensorsCheckpoint.open(baseDir)) {   // shapes first: nothing is written on a mismatch
+            for (Map.Entry<String, INDArray[]> e : muFactors.entrySet()) {
+                String name = e.getKey() + ".weight";
+                if (!base.contains(name)) throw new IllegalArgumentException("the base model has no tensor '" + name + "'");
+                long[] shape = base.info(name).shape();
+                if (shape.length != 2 || shape[0] != e.getValue()[1].size(0) || shape[1] != e.getValue()[0].size(1)) {
+                    throw new IllegalArgumentException("module " + e.getKey() + ": the base weight is " + java.util.Arrays.toString(shape)
+                            + ", the adapter's delta is [" + e.getValue()[1].size(0) + ", " + e.getValue()[0].size(1) + "]");
+                }
+            }
+        }
         double s = muConfig.scaling();
         Map<String, MergedCheckpoints.WeightEdit> edits = new LinkedHashMap<>();
         for (Map.Entry<String, INDArray[]> e : muFactors.entrySet()) {

@@ -171,7 +171,6 @@ public record Importance(Map<String, ModuleImportance> modules, LayerWeighting w
         SafetensorsWriter.write(file, meta, entries);
     }
 
-    /** Reads an importance file; a file that is not one, or is incomplete, is a one-line error. */
     /** The modules an importance file covers, read from its header alone (e.g. to plan memory before loading Ω). */
     public static List<String> modulesIn(Path file) {
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
@@ -187,6 +186,7 @@ public record Importance(Map<String, ModuleImportance> modules, LayerWeighting w
         }
     }
 
+    /** Reads an importance file; a file that is not one, or is incomplete, is a one-line error. */
     public static Importance load(Path file) {
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
             Map<String, String> meta = f.metadata();
@@ -232,15 +232,23 @@ public record Importance(Map<String, ModuleImportance> modules, LayerWeighting w
     }
 
     /**
-     * Checks this importance belongs to {@code model} (same base fingerprint when both are known, the same targeted
-     * modules, shapes and rank); a mismatch is a one-line error.
+     * Refuses a base model other than the one Ω was recorded on ({@code baseFingerprint} from
+     * {@code ModelFingerprint.of(dir)}; {@code null} skips the check), naming {@code file} in the one-line message.
      */
-    public void checkFits(LoraModel model, String baseFingerprint, Path file) {
+    public void checkBase(String baseFingerprint, Path file) {
         String recorded = metadata.get("base_model_fingerprint");
         if (recorded != null && baseFingerprint != null && !recorded.equals(baseFingerprint)) {
             throw ModelFormatException.of(file, "was recorded on another base model (" + metadata.getOrDefault("base_model", "?")
                     + ", " + recorded + "), not this one (" + baseFingerprint + ")");
         }
+    }
+
+    /**
+     * Checks this importance belongs to {@code model} (same base fingerprint when both are known, the same targeted
+     * modules, shapes and rank); a mismatch is a one-line error.
+     */
+    public void checkFits(LoraModel model, String baseFingerprint, Path file) {
+        checkBase(baseFingerprint, file);
         if (!modules.keySet().equals(model.modules().keySet())) {
             throw ModelFormatException.of(file, "covers modules " + abbreviate(modules.keySet()) + ", the adapter targets "
                     + abbreviate(model.modules().keySet()));
