@@ -22,6 +22,7 @@ import java.util.List;
                 DemoCommand.class,
                 LogitsCommand.class,
                 MergeCommand.class,
+                DialCommand.class,
                 TrainGeneralCommand.class,
                 TrainDomainCommand.class,
                 FisherCommand.class,

@@ -3,6 +3,7 @@ package org.silora.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.silora.console.ProgressBar;
+import org.silora.control.GeneralBudget;
 import org.silora.ewc.FisherInformation;
 import org.silora.io.ModelFingerprint;
 import org.silora.io.PeftAdapters;
@@ -63,6 +64,24 @@ final class TrainDomainCommand implements Callable<Integer> {
     @Option(names = "--tau", description = "recompute the layer weights with this temperature (number or auto) instead of the file's")
     String tau;
 
+    @Option(names = "--general-budget", paramLabel = "NATS", description = "with --method si, si-no-layer or ewc: keep the rise of per-token "
+            + "loss on --general-probe text against the base model at or below this (nats), adapting phi (or the EWC lambda) during "
+            + "training; --phi / --ewc-lambda give the starting value")
+    Double generalBudget;
+
+    @Option(names = "--general-probe", paramLabel = "FILE", description = "held-out general text the budget is measured on "
+            + "(disjoint from what you evaluate on; any form --data accepts)")
+    Path generalProbe;
+
+    @Option(names = "--probe-rows", defaultValue = "16", description = "rows of --seq-len tokens read from --general-probe (default ${DEFAULT-VALUE})")
+    int probeRows;
+
+    @Option(names = "--budget-every", defaultValue = "10", description = "measure the probe and adapt the coefficient every K optimizer steps (default ${DEFAULT-VALUE})")
+    int budgetEvery;
+
+    @Option(names = "--budget-rate", defaultValue = "10", description = "log-space step of the coefficient per nat off the budget (default ${DEFAULT-VALUE})")
+    double budgetRate;
+
     @Mixin
     TextDataOption dataOption;
 
@@ -112,6 +131,18 @@ final class TrainDomainCommand implements Callable<Integer> {
             }
         }
         if (!(ewcLambda >= 0) || Double.isInfinite(ewcLambda)) throw new IllegalArgumentException("--ewc-lambda must be >= 0, got " + ewcLambda);
+        boolean budgeted = generalBudget != null;
+        if (budgeted && !(si || ewc)) throw new IllegalArgumentException("--general-budget adapts a penalty: use it with --method si, si-no-layer or ewc");
+        if (budgeted && generalProbe == null) throw new IllegalArgumentException("--general-budget needs --general-probe FILE (held-out general text)");
+        if (!budgeted) {
+            for (String o : new String[]{"--general-probe", "--probe-rows", "--budget-every", "--budget-rate"}) {
+                if (parsed.hasMatchedOption(o)) throw new IllegalArgumentException(o + " is used with --general-budget only");
+            }
+        }
+        if (budgeted && generalProbe != null && !java.nio.file.Files.isRegularFile(generalProbe)) {
+            throw new IllegalArgumentException("--general-probe " + generalProbe + " is not a file");
+        }
+        if (probeRows < 1) throw new IllegalArgumentException("--probe-rows must be >= 1, got " + probeRows);
 
         Path model = modelOption.folder();
         Path data = dataOption.file;
@@ -152,13 +183,26 @@ final class TrainDomainCommand implements Callable<Integer> {
         if (m.equals("lora") && lm.config().useRslora()) m = "rslora";   // --method lora --use-rslora is rsLoRA: say so
         memory.report();
         LoraTrainer trainer = new LoraTrainer(lm, step.options(train));
+        QuadraticPenalty penalty = null;
         if (si) {
             imp.checkFits(lm, fingerprint, importance);
-            trainer.setPenalty(QuadraticPenalty.si(lm, imp, phi));
+            penalty = QuadraticPenalty.si(lm, imp, phi);
         }
         if (ewc) {
             fim.checkFits(lm, fingerprint, fisher);
-            trainer.setPenalty(fim.penalty(lm, ewcLambda));   // lambda * sum F (.) D^2, D = s*B*A
+            penalty = fim.penalty(lm, ewcLambda);   // lambda * sum F (.) D^2, D = s*B*A
+        }
+        GeneralBudget budget = null;
+        if (budgeted) {
+            List<int[]> probe = train.rows(model, generalProbe, probeRows);
+            budget = GeneralBudget.builder(penalty).budget(generalBudget).probe(probe).every(budgetEvery).rate(budgetRate)
+                    .batchSize(train.batchSize).build(lm);
+            trainer.setPenalty(budget);
+            trainer.addListener(budget);   // before checkpointing: its coefficient and trajectory resume with the run
+            System.err.printf(Locale.ROOT, "general budget %.4f nats on %d probe rows: base probe loss %.4f, starting delta %.4f%n",
+                    generalBudget, probe.size(), budget.baseLoss(), budget.measureDeltaLoss());
+        } else if (penalty != null) {
+            trainer.setPenalty(penalty);
         }
         System.err.println("train-domain " + m + ": " + rows.size() + " rows, " + lm.modules().size() + " LoRA modules"
                 + (si ? ", phi " + phi + ", tau " + imp.metadata().get("tau") + " (lambda entropy "
@@ -175,6 +219,13 @@ final class TrainDomainCommand implements Callable<Integer> {
         prov.put("silora.data", data.toString());
         if (si) prov.put("silora.phi", Double.toString(phi));
         if (ewc) prov.put("silora.ewc_lambda", Double.toString(ewcLambda));
+        double finalDelta = Double.NaN;
+        if (budget != null) {
+            finalDelta = budget.measureDeltaLoss();
+            prov.put("silora.general_budget", Double.toString(generalBudget));
+            prov.put("silora.general_probe", generalProbe.toString());
+            prov.put("silora.final_coefficient", Double.toString(budget.coefficient()));
+        }
         PeftAdapters.save(lm.config(), lm.modules(), out, prov);
         TrainOptions.dropCheckpoint(out);
 
@@ -196,6 +247,20 @@ final class TrainDomainCommand implements Callable<Integer> {
         if (ewc) {
             o.put("ewc_lambda", ewcLambda);
             o.put("penalty_last", r.stepPenalties().get(r.stepPenalties().size() - 1));
+        }
+        if (budget != null) {
+            o.put("general_budget", generalBudget);
+            o.put("base_probe_loss", budget.baseLoss());
+            o.put("final_delta_loss", finalDelta);
+            o.put("budget_kept", finalDelta <= generalBudget);
+            o.put("final_coefficient", budget.coefficient());
+            var t = o.putArray("coefficient_trajectory");
+            for (GeneralBudget.Point p : budget.trajectory()) {
+                ObjectNode q = t.addObject();
+                q.put("step", p.step());
+                q.put("delta_loss", p.deltaLoss());
+                q.put(si ? "phi" : "ewc_lambda", p.coefficient());
+            }
         }
         o.put("out", out.toString());
         SiloraMain.json().println(om.writeValueAsString(o));

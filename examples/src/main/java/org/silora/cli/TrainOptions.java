@@ -91,9 +91,14 @@ final class TrainOptions {
      * with the model's tokenizer; with {@code --max-rows} only as much of the file is read as those rows need.
      */
     List<int[]> rows(Path model, Path data) {
+        return rows(model, data, maxRows);
+    }
+
+    /** As {@link #rows(Path, Path)}, at most {@code limit} rows (0: all). */
+    List<int[]> rows(Path model, Path data, int limit) {
         List<int[]> rows;
         try (HfTokenizer tok = HfTokenizer.load(model); Stream<String> docs = TextDocuments.documents(data)) {
-            rows = TextDocuments.windows(docs.iterator(), tok, seqLen, maxRows);
+            rows = TextDocuments.windows(docs.iterator(), tok, seqLen, limit);
         }
         if (rows.isEmpty()) throw new IllegalArgumentException(data + ": too little text for one training row");
         return rows;
