@@ -120,6 +120,6 @@ final class MemoryOptions {
 
     /** The config of a resolved model folder, after checking its checkpoint headers and tensor shapes. */
     static ModelConfig config(Path model) {
-        return org.silora.hf.graph.CausalLm.validate(model);
+        return org.silora.hf.model.CausalLm.validate(model);
     }
 }

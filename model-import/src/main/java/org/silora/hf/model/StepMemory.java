@@ -1,4 +1,4 @@
-package org.silora.hf.graph;
+package org.silora.hf.model;
 
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.InferenceSession;
