@@ -21,7 +21,8 @@ class ExperimentTest {
 
     /** Two seeds, a few rows, every unit in this JVM. */
     static DemoPlan micro() {
-        return DemoPlan.quick().toBuilder().seeds(List.of(1L, 2L)).workers(0).data(24, 12, 24, 8, 400).training(2, 1, 2).build();
+        return DemoPlan.quick().toBuilder().seeds(List.of(1L, 2L)).workers(0).nuRows(24).muRows(12).quizItems(24).fisherSamples(8)
+                .pplTokens(400).batchSize(2).nuEpochs(1).muEpochs(2).build();
     }
 
     @Test
