@@ -6,6 +6,9 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
 import java.io.PrintStream;
+import java.text.DecimalFormat;
+import java.text.DecimalFormatSymbols;
+import java.util.Locale;
 
 /**
  * A progress bar with rate and ETA on stderr, drawn by the {@code me.tongfei:progressbar} library: redrawn in place
@@ -43,7 +46,7 @@ public final class ProgressBar implements AutoCloseable {
         ProgressBarBuilder b = new ProgressBarBuilder()
                 .setTaskName(label)
                 .setInitialMax(total)
-                .showSpeed();
+                .showSpeed(new DecimalFormat("0.##", DecimalFormatSymbols.getInstance(Locale.ROOT)));   // not ".1/s"
         if (terminal) {
             b.setStyle(ProgressBarStyle.UNICODE_BLOCK).setUpdateIntervalMillis(200)
                     .setConsumer(new ConsoleProgressBarConsumer(err));

@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ProgressBarTest {
     /** "label  NN% [...] done/total (elapsed / remaining) rate/s note" ("?" where nothing is known yet). */
     private static final Pattern LINE = Pattern.compile(
-            "work +(\\d+)% \\[[=> ]*] +(\\d+)/100 \\(\\d+:\\d\\d:\\d\\d / (\\d+:\\d\\d:\\d\\d|\\?)\\) (\\?|[\\d.]+)/s loss \\d\\.\\d");
+            "work +(\\d+)% \\[[=> ]*] +(\\d+)/100 \\(\\d+:\\d\\d:\\d\\d / (\\d+:\\d\\d:\\d\\d|\\?)\\) (\\?|\\d+(\\.\\d+)?)/s loss \\d\\.\\d");
 
     @Test
     void offATerminalEachTenthReachedIsOnePlainLineWithRateAndEta() {
