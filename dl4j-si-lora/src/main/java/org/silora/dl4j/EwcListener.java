@@ -4,7 +4,7 @@ import org.deeplearning4j.nn.api.Model;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.silora.si.FisherMath;
+import org.silora.ewc.FisherMath;
 import org.silora.si.LayerWeighting;
 
 /**

@@ -28,7 +28,7 @@
  * <p>Attach the regularization with the layer builders: DL4J 1.0.0-M2.1 adds a custom regularization given to
  * {@code NeuralNetConfiguration.Builder.regularization(...)} to every layer twice, and {@code endTask} refuses that.
  *
- * <p>Shared math lives in {@link org.silora.si.SiMath} and {@link org.silora.si.FisherMath}. How the
+ * <p>Shared math lives in {@link org.silora.si.SiMath} and {@link org.silora.ewc.FisherMath}. How the
  * regularization finds its arrays is described in {@link org.silora.dl4j.ImportanceState}.
  */
 package org.silora.dl4j;

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.silora.hf.Messages;
 import org.silora.hf.ModelFormatException;
 
 import java.io.BufferedReader;
@@ -64,7 +65,7 @@ final class JsonRecords {
                 } catch (JsonProcessingException e) {
                     // inside one array a bad record cannot be skipped reliably: always an error
                     throw ModelFormatException.of(file, "line " + e.getLocation().getLineNr() + ": not valid JSON: "
-                            + oneLine(e.getOriginalMessage()));
+                            + Messages.oneLine(e.getOriginalMessage(), Messages.MAX_WRAPPED));
                 }
             } else {
                 BufferedReader br = new BufferedReader(r);
@@ -80,7 +81,7 @@ final class JsonRecords {
                             skipped++;
                             continue;
                         }
-                        throw ModelFormatException.of(file, "line " + n + ": not valid JSON: " + oneLine(e.getOriginalMessage()));
+                        throw ModelFormatException.of(file, "line " + n + ": not valid JSON: " + Messages.oneLine(e.getOriginalMessage(), Messages.MAX_WRAPPED));
                     }
                 }
             }
@@ -89,7 +90,7 @@ final class JsonRecords {
         } catch (CharacterCodingException e) {
             throw ModelFormatException.of(file, "not UTF-8 text");
         } catch (IOException e) {
-            throw ModelFormatException.of(file, "cannot read: " + oneLine(e.getMessage()));
+            throw ModelFormatException.of(file, "cannot read: " + Messages.oneLine(e));
         }
         if (out.isEmpty() && skipped == 0) throw ModelFormatException.of(file, "holds no records");
         return new Records(out, skipped);
@@ -124,10 +125,6 @@ final class JsonRecords {
             }
         }
         throw new Malformed(file, r.line(), "field '" + name + "' is not an integer: " + v);
-    }
-
-    static String oneLine(String s) {
-        return s == null ? "" : s.replace('\n', ' ').replace('\r', ' ');
     }
 
     /** A well-formed JSON record that lacks what the task needs; skippable on request. */

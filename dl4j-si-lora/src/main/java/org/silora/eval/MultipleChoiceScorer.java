@@ -4,9 +4,9 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.silora.hf.graph.CausalLm;
-import org.silora.lora.CausalLmLoss;
+import org.silora.hf.model.CausalLm;
 import org.silora.hf.tokenizer.HfTokenizer;
+import org.silora.lora.CausalLmLoss;
 
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -3,7 +3,7 @@ package org.silora.eval;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.silora.hf.graph.CausalLm;
+import org.silora.hf.model.CausalLm;
 import org.silora.hf.tokenizer.HfTokenizer;
 import org.silora.lora.CausalLmLoss;
 

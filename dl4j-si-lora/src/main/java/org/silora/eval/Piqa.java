@@ -1,5 +1,6 @@
 package org.silora.eval;
 
+import org.silora.hf.Messages;
 import org.silora.hf.ModelFormatException;
 
 import java.io.IOException;
@@ -61,7 +62,7 @@ public final class Piqa {
                 try {
                     r = new JsonRecords.Rec(lineNo, JsonRecords.JSON.readTree(line));
                 } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                    throw new JsonRecords.Malformed(file, lineNo, "not valid JSON: " + JsonRecords.oneLine(e.getOriginalMessage()));
+                    throw new JsonRecords.Malformed(file, lineNo, "not valid JSON: " + Messages.oneLine(e.getOriginalMessage(), Messages.MAX_WRAPPED));
                 }
                 String goal = JsonRecords.text(file, r, "goal");
                 List<String> choices = List.of(JsonRecords.text(file, r, "sol1"), JsonRecords.text(file, r, "sol2"));

@@ -8,11 +8,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.silora.hf.config.ModelConfig;
-import org.silora.hf.graph.CausalLm;
-import org.silora.hf.graph.StepMemory;
 import org.silora.hf.graph.LinearFactory;
 import org.silora.hf.graph.LinearModule;
 import org.silora.hf.graph.Weights;
+import org.silora.hf.model.CausalLm;
+import org.silora.hf.model.StepMemory;
 import org.silora.lora.CausalLmLoss;
 
 import java.nio.file.Path;
@@ -140,7 +140,7 @@ public final class FisherEstimator implements AutoCloseable {
             int t = inputs.stream().mapToInt(in -> in.length).max().orElse(0);   // padded row length
             Map<String, INDArray> ph = CausalLmLoss.placeholders(lm, inputs, labels, weights,
                     CausalLmLoss.LABELS, CausalLmLoss.LABEL_WEIGHTS);
-            OutAndGrad og = org.silora.hf.graph.GradientPass.run(sd, ph, outputs, grads);
+            OutAndGrad og = org.silora.step.GradientPass.run(sd, ph, outputs, grads);
             for (Tap tap : taps.values()) {
                 INDArray x = og.getOutputs().get(tap.input());
                 INDArray delta = og.getGradients().get(tap.output());

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.silora.hf.AtomicFiles;
+import org.silora.hf.Messages;
 import org.silora.hf.ModelFormatException;
 import org.silora.hf.safetensors.DType;
 import org.silora.hf.safetensors.SafetensorsFile;
@@ -151,7 +152,7 @@ public final class PeftAdapters {
         } catch (NoSuchFileException e) {
             throw ModelFormatException.of(file, "missing: an adapter folder needs adapter_config.json and adapter_model.safetensors");
         } catch (JsonProcessingException e) {
-            throw ModelFormatException.of(file, "not valid JSON: " + e.getOriginalMessage().replace('\n', ' '));
+            throw ModelFormatException.of(file, "not valid JSON: " + Messages.oneLine(e.getOriginalMessage(), Messages.MAX_WRAPPED));
         } catch (IOException e) {
             throw ModelFormatException.of(file, "cannot read: " + e);
         }

@@ -3,6 +3,7 @@ package org.silora.io;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.luben.zstd.ZstdInputStream;
+import org.silora.hf.Messages;
 import org.silora.hf.ModelFormatException;
 
 import java.io.BufferedInputStream;
@@ -75,7 +76,7 @@ public final class PileJsonlZst {
                     try {
                         n = JSON.readTree(l);
                     } catch (JsonProcessingException e) {
-                        throw ModelFormatException.of(file, "line " + line + ": not valid JSON: " + String.valueOf(e.getOriginalMessage()).replace('\n', ' ').replace('\r', ' '));
+                        throw ModelFormatException.of(file, "line " + line + ": not valid JSON: " + Messages.oneLine(e.getOriginalMessage(), Messages.MAX_WRAPPED));
                     }
                     JsonNode t = n == null ? null : n.get("text");
                     if (t == null || !t.isTextual()) throw ModelFormatException.of(file, "line " + line + ": no string field 'text'");

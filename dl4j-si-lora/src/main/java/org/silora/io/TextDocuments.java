@@ -3,6 +3,7 @@ package org.silora.io;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.silora.hf.Messages;
 import org.silora.hf.ModelFormatException;
 import org.silora.hf.tokenizer.HfTokenizer;
 
@@ -69,7 +70,7 @@ public final class TextDocuments {
                     try {
                         node = JSON.readTree(line);
                     } catch (JsonProcessingException e) {
-                        throw ModelFormatException.of(file, "line " + n + ": not valid JSON: " + e.getOriginalMessage().replace('\n', ' '));
+                        throw ModelFormatException.of(file, "line " + n + ": not valid JSON: " + Messages.oneLine(e.getOriginalMessage(), Messages.MAX_WRAPPED));
                     }
                     JsonNode text = node == null ? null : node.get("text");
                     if (text == null || !text.isTextual()) throw ModelFormatException.of(file, "line " + n + ": no string field 'text'");

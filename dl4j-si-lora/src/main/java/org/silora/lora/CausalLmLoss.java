@@ -8,7 +8,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
-import org.silora.hf.graph.CausalLm;
+import org.silora.hf.model.CausalLm;
 
 import java.util.List;
 import java.util.Map;
@@ -19,7 +19,7 @@ import java.util.Map;
  *
  * <p>In the graph: {@value #TRAINING_SUM}, the sum over every position of {@code sparse_softmax_cross_entropy} (no
  * one-hot array): what {@link LoraTrainer} differentiates. Padded positions add a constant (their logits are the output
- * bias: see {@code DecoderGraphBuilder.TOKEN_MASK}), so its gradient is exactly {@code (Σ w)·∂(mean loss)} for 0/1
+ * bias: see {@code DecoderInputs.TOKEN_MASK}), so its gradient is exactly {@code (Σ w)·∂(mean loss)} for 0/1
  * weights that mark the tokens; its backward holds two {@code [tokens, vocab]} arrays (131 MB each for 256 tokens of
  * LLaMA-3's 128 256 entries) where a composed {@code log_softmax · one_hot} held six. And {@value #TASK_LOSS}, the
  * weighted mean as {@code softmax_cross_entropy_loss} with {@code MEAN_BY_NONZERO_WEIGHT_COUNT}: a loss variable with

@@ -6,10 +6,10 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.silora.hf.config.ModelConfig;
-import org.silora.hf.graph.CausalLm;
 import org.silora.hf.graph.LinearFactory;
 import org.silora.hf.graph.LinearModule;
 import org.silora.hf.graph.Weights;
+import org.silora.hf.model.CausalLm;
 
 import java.nio.file.Path;
 import java.util.Collections;

@@ -8,10 +8,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.learning.config.Adam;
-import org.silora.hf.graph.CausalLm;
-import org.silora.hf.graph.GradientPass;
-import org.silora.hf.graph.StepMemory;
+import org.silora.hf.model.CausalLm;
+import org.silora.hf.model.StepMemory;
 import org.silora.step.DirectStep;
+import org.silora.step.GradientPass;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

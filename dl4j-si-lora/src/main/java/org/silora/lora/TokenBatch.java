@@ -1,7 +1,7 @@
 package org.silora.lora;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.silora.hf.graph.CausalLm;
+import org.silora.hf.model.CausalLm;
 
 import java.util.ArrayList;
 import java.util.Arrays;

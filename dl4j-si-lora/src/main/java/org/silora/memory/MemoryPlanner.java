@@ -4,7 +4,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.silora.hf.config.GptjConfig;
 import org.silora.hf.config.LlamaConfig;
 import org.silora.hf.config.ModelConfig;
-import org.silora.hf.graph.CausalLm;
+import org.silora.hf.model.CausalLm;
 import org.silora.lora.LoraConfig;
 import org.silora.lora.TrainingOptions;
 import org.silora.si.SiMode;
@@ -22,7 +22,7 @@ import java.util.Map;
  *
  * <p>The model: weights (every tensor in its storage type: FLOAT, or 16 bits with norms and biases in FLOAT); the
  * arrays SameDiff holds at the peak of one pass, as counts of activation-sized arrays per layer, measured with
- * {@link org.silora.hf.graph.StepMemory#peakLiveBytes()} on models of distinct widths and checked by
+ * {@link org.silora.hf.model.StepMemory#peakLiveBytes()} on models of distinct widths and checked by
  * {@code MemoryPlannerTest} (training, LLaMA: 11.5 {@code [tokens, hidden]}, 8.5 {@code [tokens, heads·head_dim]},
  * 8.5 {@code [tokens, kv_heads·head_dim]}, 3 {@code [tokens, intermediate]} and 3 {@code [batch, heads, T, T]} per
  * layer; GPT-J: 27.5, 6 and 3; three {@code [tokens, vocab]} for the loss; 8 % for arrays pooled by shape); SI's ω

@@ -7,7 +7,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.silora.hf.ModelFormatException;
 import org.silora.hf.config.ModelConfig;
-import org.silora.hf.graph.CausalLm;
+import org.silora.hf.model.CausalLm;
 import org.silora.hf.safetensors.DType;
 import org.silora.hf.safetensors.SafetensorsWriter;
 import org.silora.hf.testing.ReferenceForward;

@@ -47,7 +47,7 @@ class StepMemoryTest {
         var grad = model.sameDiff().getFunction("grad");
         long reused = 0;
         for (var s : grad.getSessions().values()) {
-            if (s.getMmgr() instanceof org.silora.hf.graph.StepMemory m) reused += m.reused();
+            if (s.getMmgr() instanceof org.silora.hf.model.StepMemory m) reused += m.reused();
         }
         Run run = new Run(losses, factors, rec.omega(first).dup().data().asFloat(), reused);
         model.lm().close();

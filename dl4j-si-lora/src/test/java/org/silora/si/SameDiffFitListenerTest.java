@@ -6,7 +6,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.learning.config.Adam;
 import org.silora.hf.config.ModelConfig;
-import org.silora.hf.graph.DecoderGraphBuilder;
+import org.silora.hf.graph.DecoderInputs;
 import org.silora.hf.graph.Weights;
 import org.silora.hf.testing.TinyModels;
 import org.silora.lora.CausalLmLoss;
@@ -45,17 +45,17 @@ class SameDiffFitListenerTest {
         CausalLmLoss.addTo(b.lm());
         b.sameDiff().setLossVariables(CausalLmLoss.TASK_LOSS);
         b.sameDiff().setTrainingConfig(TrainingConfig.builder().updater(new Adam(lr))
-                .dataSetFeatureMapping(DecoderGraphBuilder.INPUT_IDS, DecoderGraphBuilder.ATTENTION_BIAS,
-                        DecoderGraphBuilder.ROPE_COS, DecoderGraphBuilder.ROPE_SIN, DecoderGraphBuilder.TOKEN_MASK)
+                .dataSetFeatureMapping(DecoderInputs.INPUT_IDS, DecoderInputs.ATTENTION_BIAS,
+                        DecoderInputs.ROPE_COS, DecoderInputs.ROPE_SIN, DecoderInputs.TOKEN_MASK)
                 .dataSetLabelMapping(CausalLmLoss.LABELS, CausalLmLoss.LABEL_WEIGHTS).build());
         SiRecorder viaFit = SiRecorder.builder(b).build();
         var listener = viaFit.asSameDiffListener();
         for (int i = 0; i < steps; i++) {
             Map<String, INDArray> ph = batches.get(i % 2).placeholders(b.lm());
             MultiDataSet mds = new MultiDataSet(
-                    new INDArray[]{ph.get(DecoderGraphBuilder.INPUT_IDS), ph.get(DecoderGraphBuilder.ATTENTION_BIAS),
-                            ph.get(DecoderGraphBuilder.ROPE_COS), ph.get(DecoderGraphBuilder.ROPE_SIN),
-                            ph.get(DecoderGraphBuilder.TOKEN_MASK)},
+                    new INDArray[]{ph.get(DecoderInputs.INPUT_IDS), ph.get(DecoderInputs.ATTENTION_BIAS),
+                            ph.get(DecoderInputs.ROPE_COS), ph.get(DecoderInputs.ROPE_SIN),
+                            ph.get(DecoderInputs.TOKEN_MASK)},
                     new INDArray[]{ph.get(CausalLmLoss.LABELS), ph.get(CausalLmLoss.LABEL_WEIGHTS)});
             b.sameDiff().fit(mds, listener);
         }

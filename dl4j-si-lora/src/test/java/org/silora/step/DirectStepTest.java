@@ -185,7 +185,7 @@ class DirectStepTest {
     @Test
     void directEngineIsRefusedWhereItDoesNotApply() {
         LlamaConfig cfg = TinyModels.llamaGqa();
-        org.silora.hf.graph.CausalLm full = org.silora.hf.graph.CausalLm.build(cfg, Weights.of(TinyModels.randomWeights(cfg, 1)),
+        org.silora.hf.model.CausalLm full = org.silora.hf.model.CausalLm.build(cfg, Weights.of(TinyModels.randomWeights(cfg, 1)),
                 org.silora.hf.graph.LinearFactory.BASE, true);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LoraTrainer.forVariables(full,
                 List.of("model.norm.weight"), TrainingOptions.builder().engine(Engine.DIRECT).build()));

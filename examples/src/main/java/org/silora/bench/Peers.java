@@ -95,7 +95,50 @@ public final class Peers {
         }
     }
 
+    /** Rows per step of the peers' LoRA step (fixed in their scripts). */
+    static final int STEP_ROWS = 8;
+    /** Tokens per row of the peers' LoRA step. */
+    static final int STEP_TOKENS = 128;
+
     private Peers() {
+    }
+
+    /**
+     * The bench's {@code peers} object beside our step: {@code torch} and {@code djl_libtorch} (each its JSON line, or
+     * {@code absent} / {@code error}), {@code ours_median_step_s}, and {@code speed_ratio_vs_torch} /
+     * {@code speed_ratio_vs_libtorch} = the peer's median step ÷ ours (≥ 1: ours is faster) when the peer ran and our
+     * step is the peers' {@value #STEP_ROWS} × {@value #STEP_TOKENS} tokens; otherwise a {@code note} says why there
+     * is no ratio.
+     *
+     * @param rows   rows per step of our measurement
+     * @param tokens tokens per row of our measurement
+     */
+    static ObjectNode compare(ObjectMapper om, Setup s, int rows, int tokens, double ourMedianStepSeconds, Path work, PrintStream log) {
+        ObjectNode p = om.createObjectNode();
+        ObjectNode torch = torch(s, work, log);
+        ObjectNode djl = djl(s, work, log);
+        p.set("torch", torch);
+        p.set("djl_libtorch", djl);
+        p.put("ours_median_step_s", ourMedianStepSeconds);
+        if (rows != STEP_ROWS || tokens != STEP_TOKENS) {
+            p.put("note", "no speed ratio: this run's step is " + rows + " x " + tokens + " tokens, the peers' "
+                    + STEP_ROWS + " x " + STEP_TOKENS);
+            return p;
+        }
+        Double rt = speedRatio(torch, ourMedianStepSeconds);
+        if (rt != null) p.put("speed_ratio_vs_torch", rt);
+        Double rd = speedRatio(djl, ourMedianStepSeconds);
+        if (rd != null) p.put("speed_ratio_vs_libtorch", rd);
+        return p;
+    }
+
+    /** The {@code peers} object of a run without a d512 × 8 step of ours: each peer absent, for the setup's reason. */
+    static ObjectNode notCompared(ObjectMapper om, Setup s) {
+        String why = s.skip() != null ? s.skip() : "no d512 x 8 measurement in this run to compare with";
+        ObjectNode p = om.createObjectNode();
+        p.set("torch", absent(om, why));
+        p.set("djl_libtorch", absent(om, why));
+        return p;
     }
 
     /** The PyTorch peer's JSON line (plus {@code command} and {@code wall_s}), or {@code absent} / {@code error}. */

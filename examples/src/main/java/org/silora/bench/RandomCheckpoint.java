@@ -9,7 +9,7 @@ import org.silora.demo.ShippedModels;
 import org.silora.hf.AtomicFiles;
 import org.silora.hf.config.ModelConfig;
 import org.silora.hf.config.ModelConfigs;
-import org.silora.hf.graph.CausalLm;
+import org.silora.hf.model.CausalLm;
 import org.silora.hf.safetensors.DType;
 import org.silora.hf.safetensors.SafetensorsWriter;
 

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.silora.demo.ShippedModels;
 import org.silora.hf.config.ModelConfig;
 import org.silora.hf.config.ModelConfigs;
-import org.silora.hf.graph.CausalLm;
+import org.silora.hf.model.CausalLm;
 import org.silora.hf.safetensors.DType;
 
 import java.io.IOException;

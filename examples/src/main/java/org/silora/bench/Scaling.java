@@ -25,9 +25,9 @@ import java.util.Map;
  *       GQA), SwiGLU intermediate 2.6875 × hidden as LLaMA's (512 → 1376, 4096 → 11008).</li>
  * </ul>
  *
- * <p>Each point is measured as {@code trainThroughput} measures the headline: a {@code LoraTrainer} step on a
+ * <p>Each point is measured as {@link TrainThroughput} measures the headline: a {@code LoraTrainer} step on a
  * {@code LoraModel} built from random weights (Hugging Face's initialisation), so a change of the trainer's speed
- * shows here too. Model FLOPs per step are {@link Bench#loraStepFlops}; {@code time_ratio_vs_flop_ratio} is
+ * shows here too. Model FLOPs per step are {@link TrainThroughput#loraStepFlops}; {@code time_ratio_vs_flop_ratio} is
  * {@code (t_i / t_0) / (F_i / F_0)} against the curve's first point: above 1 the cost grows faster than the FLOPs
  * (e.g. attention's T × T arrays outgrowing the caches), below 1 slower (fixed per-op costs amortised).
  *
@@ -53,7 +53,7 @@ public final class Scaling {
     static final int MIN_REPEATS = 3;
 
     /** One measured point of a curve: its shape, model FLOPs per step and step timings. */
-    record Point(int hidden, int layers, int intermediate, int heads, int batch, int seqLen, long tokensPerStep, double flops, Bench.Stat step) {
+    record Point(int hidden, int layers, int intermediate, int heads, int batch, int seqLen, long tokensPerStep, double flops, Stat step) {
     }
 
     private Scaling() {
@@ -83,35 +83,36 @@ public final class Scaling {
         o.put("peak_gflops", peakGflops);
 
         List<Point> seq = new ArrayList<>();
-        Bench.Subject large = Bench.Subject.large();
-        for (int len : SEQ_LENS) seq.add(measure(large, SEQ_BATCH, len, opt, log, "seq_len " + len));
+        Subject large = Subject.large();
+        for (int len : SEQ_LENS) seq.add(measure(large, SEQ_BATCH, len, opt.repeats(), log, "seq_len " + len));
         o.set("seq_len", curveJson(om, seq, peakGflops));
 
         List<Point> width = new ArrayList<>();
         for (int h : WIDTHS) {
             LlamaConfig c = config(h, WIDTH_LAYERS);
             Map<String, INDArray> w = Pretraining.initialWeights(c, 1);
-            Bench.Subject s = new Bench.Subject("synthetic LLaMA d" + h + " x " + WIDTH_LAYERS + " layers", c, w, null);
-            width.add(measure(s, WIDTH_BATCH, WIDTH_SEQ, opt, log, "width " + h));
+            Subject s = new Subject("synthetic LLaMA d" + h + " x " + WIDTH_LAYERS + " layers", c, w, null);
+            width.add(measure(s, WIDTH_BATCH, WIDTH_SEQ, opt.repeats(), log, "width " + h));
             for (INDArray a : w.values()) if (a.closeable()) a.close();   // the model holds its own copies
         }
         o.set("width", curveJson(om, width, peakGflops));
         return o;
     }
 
-    static Point measure(Bench.Subject s, int batch, int seq, Bench.Options opt, PrintStream log, String label) {
-        try (Bench.Rig rig = Bench.Rig.of(s, opt.withShape(batch, seq), 11)) {
+    /** One point: {@link #WARMUP} warm-up steps, then about {@link #SECONDS_PER_POINT} s of timed steps, at most {@code maxRepeats}. */
+    static Point measure(Subject s, int batch, int seq, int maxRepeats, PrintStream log, String label) {
+        try (Rig rig = Rig.of(s, batch, seq, 11)) {
             double last = 0;
             for (int i = 0; i < WARMUP; i++) {
                 long t0 = System.nanoTime();
                 rig.step();
                 last = (System.nanoTime() - t0) / 1e9;
             }
-            int repeats = repeats(last, opt.repeats());
-            Bench.Stat st = Bench.time(0, repeats, rig::step);
+            int repeats = repeats(last, maxRepeats);
+            Stat st = Stat.time(0, repeats, rig::step);
             LlamaConfig c = (LlamaConfig) s.config();
             Point p = new Point(c.hiddenSize(), c.numLayers(), c.intermediateSize(), c.numHeads(), batch, seq,
-                    rig.batch().predictedTokens(), Bench.loraStepFlops(rig.model(), batch, seq), st);
+                    rig.batch().predictedTokens(), TrainThroughput.loraStepFlops(rig.model(), batch, seq), st);
             log.printf(Locale.ROOT, "bench: scaling %s (d%d x %d, %d x %d tokens): %.3f s/step, %.0f tokens/s%n", label,
                     p.hidden(), p.layers(), batch, seq, st.median(), p.tokensPerStep() / st.median());
             return p;

@@ -3,6 +3,9 @@ package org.silora.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.silora.bench.Bench;
+import org.silora.bench.Peers;
+import org.silora.bench.StepProfile;
+import org.silora.bench.ThreadSettings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -69,7 +72,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--step-times", hidden = true, description = "only the LoRA step times under this JVM's thread settings (used by the suite's child JVMs)")
     boolean stepTimes;
 
-    @Option(names = "--warmup", paramLabel = "N", description = "untimed steps before timing (default 5 quick, 20 otherwise)")
+    @Option(names = "--warmup", paramLabel = "N", description = "with --profile: untimed steps before timing (default 3 with --quick, 5 otherwise)")
     Integer warmup;
 
     @Option(names = "--out", defaultValue = "silora-out/bench", paramLabel = "DIR", description = "work folder (default ${DEFAULT-VALUE})")
@@ -78,8 +81,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (stepTimes) {
-            Bench.Options o = quick ? Bench.Options.quick() : Bench.Options.standard();
-            SiloraMain.json().println(new ObjectMapper().writeValueAsString(Bench.stepTimes(o, out, !quick)));
+            SiloraMain.json().println(new ObjectMapper().writeValueAsString(ThreadSettings.stepTimes(preset(), out, !quick)));
             return 0;
         }
         if (scale) {
@@ -92,19 +94,22 @@ final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         if (profile) {
-            Bench.Options o = quick ? Bench.Options.quick() : Bench.Options.standard();
-            if (warmup != null) o = o.withWarmup(warmup);
-            ObjectNode p = Bench.profile(o, out, System.err);
+            Bench.Options o = warmup == null ? preset() : preset().toBuilder().warmup(warmup).build();
+            ObjectNode p = StepProfile.run(o, out, System.err);
             SiloraMain.json().println(new ObjectMapper().writeValueAsString(p));
             return 0;
         }
-        Bench.Options o = quick ? Bench.Options.quick() : Bench.Options.standard();
-        if (noScaling) o = o.withScaling(false);
-        if (noPeers) o = o.withPeers(org.silora.bench.Peers.Setup.none("--no-peers"));
-        else if (peers != null && !quick) o = o.withPeers(org.silora.bench.Peers.Setup.defaults(peers.toAbsolutePath().normalize()));
-        ObjectNode r = Bench.run(o, out, System.err, JVM);
+        Bench.Options.Builder o = preset().toBuilder();
+        if (noScaling) o.scaling(false);
+        if (noPeers) o.peers(Peers.Setup.none("--no-peers"));
+        else if (peers != null && !quick) o.peers(Peers.Setup.defaults(peers.toAbsolutePath().normalize()));
+        ObjectNode r = Bench.run(o.build(), out, System.err, JVM);
         if (!json) System.err.print(Bench.table(r));
         SiloraMain.json().println(new ObjectMapper().writeValueAsString(r));
         return 0;
+    }
+
+    private Bench.Options preset() {
+        return quick ? Bench.Options.quick() : Bench.Options.standard();
     }
 }

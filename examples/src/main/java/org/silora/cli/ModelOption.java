@@ -26,6 +26,6 @@ final class ModelOption {
 
     /** The model's config, after checking its checkpoint headers and tensor shapes. */
     ModelConfig config() {
-        return org.silora.hf.graph.CausalLm.validate(folder());
+        return org.silora.hf.model.CausalLm.validate(folder());
     }
 }

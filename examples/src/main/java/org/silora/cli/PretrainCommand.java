@@ -8,7 +8,7 @@ import org.silora.demo.Pretraining;
 import org.silora.hf.config.GptjConfig;
 import org.silora.hf.config.LlamaConfig;
 import org.silora.hf.config.ModelConfig;
-import org.silora.hf.graph.CausalLm;
+import org.silora.hf.model.CausalLm;
 import org.silora.hf.safetensors.DType;
 import org.silora.hf.tokenizer.BpeTrainer;
 import org.silora.hf.tokenizer.HfTokenizer;

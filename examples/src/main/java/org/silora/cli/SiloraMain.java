@@ -1,5 +1,6 @@
 package org.silora.cli;
 
+import org.silora.hf.Messages;
 import org.silora.hf.ModelFormatException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -87,7 +88,7 @@ public final class SiloraMain implements Runnable {
             OutOfMemoryError oom = outOfMemory(e);
             if (oom == null) throw e;
             System.err.println("silora " + (args.length > 0 ? args[0] : "") + ": error: out of memory ("
-                    + oneLine(oom) + "); lower --batch-size or --seq-len, hold the weights in 16 bits for inference "
+                    + errorText(oom) + "); lower --batch-size or --seq-len, hold the weights in 16 bits for inference "
                     + "(--weights-dtype bf16), or give the run more memory");
             return 1;
         }
@@ -108,7 +109,7 @@ public final class SiloraMain implements Runnable {
             OutOfMemoryError oom = outOfMemory(ex);
             if (oom != null) throw oom;
             String name = cmd.getCommandName();
-            String msg = oneLine(ex);
+            String msg = errorText(ex);
             cmd.getErr().println("silora " + name + ": error: " + msg);
             if (System.getenv("SILORA_DEBUG") != null) ex.printStackTrace(cmd.getErr());
             return 1;
@@ -116,16 +117,17 @@ public final class SiloraMain implements Runnable {
         return cl.execute(args);
     }
 
-    static String oneLine(Throwable ex) {
-        Throwable t = ex;
-        if (t instanceof UncheckedIOException && t.getCause() != null) t = t.getCause();
-        String msg = t.getMessage();
-        if (msg == null || msg.isBlank()) msg = t.getClass().getSimpleName();
-        else if (!(t instanceof ModelFormatException || t instanceof IllegalArgumentException || t instanceof IOException
-                || t instanceof org.silora.lora.NonFiniteException)) {
-            msg = t.getClass().getSimpleName() + ": " + msg;
-        }
-        return msg.replace('\n', ' ').replace('\r', ' ');
+    /**
+     * The text after "error: ": the message on one line, alone for the failures a user causes (bad input, a file that
+     * cannot be read, a run that diverged) and after the exception's class name for anything else.
+     */
+    static String errorText(Throwable ex) {
+        Throwable t = ex instanceof UncheckedIOException && ex.getCause() != null ? ex.getCause() : ex;
+        String msg = Messages.oneLine(t.getMessage());
+        if (msg.isEmpty()) return t.getClass().getSimpleName();
+        boolean users = t instanceof ModelFormatException || t instanceof IllegalArgumentException
+                || t instanceof IOException || t instanceof org.silora.lora.NonFiniteException;
+        return users ? msg : t.getClass().getSimpleName() + ": " + msg;
     }
 
     /**

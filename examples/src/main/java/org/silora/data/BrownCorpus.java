@@ -1,11 +1,12 @@
 package org.silora.data;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -27,11 +28,7 @@ public final class BrownCorpus {
     public record Document(String id, String genre, String text) {
         /** This document as one JSON line {@code {"id":..,"genre":..,"text":..}}. */
         public String toJson() {
-            Map<String, String> m = new LinkedHashMap<>();
-            m.put("id", id);
-            m.put("genre", genre);
-            m.put("text", text);
-            return Json.object(m);
+            return JsonNodeFactory.instance.objectNode().put("id", id).put("genre", genre).put("text", text).toString();
         }
     }
 

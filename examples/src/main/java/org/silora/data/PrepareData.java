@@ -4,6 +4,7 @@ import org.silora.hf.AtomicFiles;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -99,17 +100,17 @@ public final class PrepareData {
             String d = p.domain().name();
             List<String> text = new ArrayList<>();
             for (String t : p.trainText()) {
-                text.add(Json.object(java.util.Map.of("text", t)));
+                text.add(textLine(t));
             }
             writeLines(out.resolve(d + "-train.jsonl"), text);
             writeLines(out.resolve(d + "-valid.jsonl"), p.valid().stream().map(WordNetDomains.McItem::toJson).toList());
             writeLines(out.resolve(d + "-test.jsonl"), p.test().stream().map(WordNetDomains.McItem::toJson).toList());
             writeLines(out.resolve(d + "-known.jsonl"), p.known().stream().map(WordNetDomains.McItem::toJson).toList());
             KindQuiz.Prepared k = KindQuiz.prepare(wn, p, p == med ? MEDICAL_SEED + 10 : SCIENCE_SEED + 10);
-            writeLines(out.resolve(d + "-kind-train.jsonl"), k.train().stream().map(t -> Json.object(java.util.Map.of("text", t))).toList());
+            writeLines(out.resolve(d + "-kind-train.jsonl"), k.train().stream().map(PrepareData::textLine).toList());
             writeLines(out.resolve(d + "-kind-quiz.jsonl"), k.quiz().stream().map(WordNetDomains.McItem::toJson).toList());
             writeLines(out.resolve(d + "-kind-valid.jsonl"), k.valid().stream().map(WordNetDomains.McItem::toJson).toList());
-            writeLines(out.resolve(d + "-heldout-text.jsonl"), k.heldoutText().stream().map(t -> Json.object(java.util.Map.of("text", t))).toList());
+            writeLines(out.resolve(d + "-heldout-text.jsonl"), k.heldoutText().stream().map(PrepareData::textLine).toList());
             report.add(String.format("%s kind quiz: %d training lines, %d quiz items, %d valid, %d held-out lines",
                     d, k.train().size(), k.quiz().size(), k.valid().size(), k.heldoutText().size()));
             TreeMap<String, int[]> perRoot = new TreeMap<>();
@@ -205,6 +206,11 @@ public final class PrepareData {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** {@code {"text":...}}: one line of a training-text file. */
+    static String textLine(String text) {
+        return JsonNodeFactory.instance.objectNode().put("text", text).toString();
     }
 
     /** Writes lines joined by {@code \n} with a final {@code \n}, UTF-8, atomically. */

@@ -1,5 +1,7 @@
 package org.silora.data;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -94,14 +96,15 @@ public final class WordNetDomains {
                          String correctAnswer, String support) {
         /** The item as one JSON line with SciQ's keys, in SciQ's order. */
         public String toJson() {
-            Map<String, String> m = new LinkedHashMap<>();
-            m.put("question", question);
-            m.put("distractor1", distractor1);
-            m.put("distractor2", distractor2);
-            m.put("distractor3", distractor3);
-            m.put("correct_answer", correctAnswer);
-            m.put("support", support);
-            return Json.object(m);
+            // Jackson's ObjectNode keeps insertion order and prints compact JSON with non-ASCII as is
+            return JsonNodeFactory.instance.objectNode()
+                    .put("question", question)
+                    .put("distractor1", distractor1)
+                    .put("distractor2", distractor2)
+                    .put("distractor3", distractor3)
+                    .put("correct_answer", correctAnswer)
+                    .put("support", support)
+                    .toString();
         }
 
         /** The four options, answer first. */

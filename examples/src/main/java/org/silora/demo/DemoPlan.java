@@ -11,12 +11,13 @@ import java.util.Objects;
 
 /**
  * What the demo runs: models × domains, seeds, the budgets of both phases and each method's knob values. Built from
- * a named preset ({@link #quick()}, {@link #full()}) and changed through its {@link Builder}; stored as
- * {@code plan.json} for the worker processes.
+ * a named preset ({@link #quick()}, {@link #full()}) and changed through its {@link Builder}, one named setter per
+ * component (the canonical constructor is for the builder only: 22 positional values are easy to swap unnoticed);
+ * stored as {@code plan.json} for the worker processes.
  *
  * <pre>{@code
  * DemoPlan p = DemoPlan.quick();                       // tiny-llama × medical, 3 seeds, ~15 min on 2 cores
- * DemoPlan t = DemoPlan.quick().toBuilder().seeds(List.of(1L, 2L)).workers(0).data(24, 12, 24, 8, 400).build();
+ * DemoPlan t = DemoPlan.quick().toBuilder().seeds(List.of(1L, 2L)).workers(0).nuRows(24).muRows(12).build();
  * }</pre>
  *
  * @param models         shipped model names
@@ -143,49 +144,135 @@ public record DemoPlan(List<String> models, List<String> domains, List<Long> see
         private int pplTokens = 3_000;
         private int quizItems = 0;
 
+        /** Shipped model names. */
         public Builder models(List<String> v) {
             models = v;
             return this;
         }
 
+        /** Domains: {@code medical}, {@code science}. */
         public Builder domains(List<String> v) {
             domains = v;
             return this;
         }
 
+        /** One full repetition per seed. */
         public Builder seeds(List<Long> v) {
             seeds = v;
             return this;
         }
 
+        /** Worker processes; 0 runs every unit in this JVM. */
         public Builder workers(int v) {
             workers = v;
             return this;
         }
 
-        /** Rows per step and epochs of both phases. */
-        public Builder training(int batchSize, int nuEpochs, int muEpochs) {
-            this.batchSize = batchSize;
-            this.nuEpochs = nuEpochs;
-            this.muEpochs = muEpochs;
+        /** LoRA target modules (peft names). */
+        public Builder targets(List<String> v) {
+            targets = v;
             return this;
         }
 
-        /** Data sizes: ν rows, μ rows (0: all), quiz items (0: all), Fisher samples, perplexity tokens. */
-        public Builder data(int nuRows, int muRows, int quizItems, int fisherSamples, int pplTokens) {
-            this.nuRows = nuRows;
-            this.muRows = muRows;
-            this.quizItems = quizItems;
-            this.fisherSamples = fisherSamples;
-            this.pplTokens = pplTokens;
+        /** LoRA rank. */
+        public Builder r(int v) {
+            r = v;
             return this;
         }
 
-        /** The knob values of the swept methods. */
-        public Builder grids(List<Double> phiGrid, List<Double> ewcGrid, List<Double> replayFractions) {
-            this.phiGrid = phiGrid;
-            this.ewcGrid = ewcGrid;
-            this.replayFractions = replayFractions;
+        /** LoRA alpha. */
+        public Builder alpha(double v) {
+            alpha = v;
+            return this;
+        }
+
+        /** Tokens per training row and perplexity window. */
+        public Builder seqLen(int v) {
+            seqLen = v;
+            return this;
+        }
+
+        /** Rows per optimizer step. */
+        public Builder batchSize(int v) {
+            batchSize = v;
+            return this;
+        }
+
+        /** Adam learning rate (both phases). */
+        public Builder lr(double v) {
+            lr = v;
+            return this;
+        }
+
+        /** Brown rows of phase ν (0: all). */
+        public Builder nuRows(int v) {
+            nuRows = v;
+            return this;
+        }
+
+        /** Epochs of phase ν. */
+        public Builder nuEpochs(int v) {
+            nuEpochs = v;
+            return this;
+        }
+
+        /** Epochs of phase μ. */
+        public Builder muEpochs(int v) {
+            muEpochs = v;
+            return this;
+        }
+
+        /** Domain training rows of phase μ (0: all). */
+        public Builder muRows(int v) {
+            muRows = v;
+            return this;
+        }
+
+        /** Fractions of LoRA(μ)'s steps after which it is evaluated. */
+        public Builder earlyPoints(List<Double> v) {
+            earlyPoints = v;
+            return this;
+        }
+
+        /** Φ values of SI-LoRA's sweep. */
+        public Builder phiGrid(List<Double> v) {
+            phiGrid = v;
+            return this;
+        }
+
+        /** Λ values of EWC-LoRA's sweep. */
+        public Builder ewcGrid(List<Double> v) {
+            ewcGrid = v;
+            return this;
+        }
+
+        /** General-row shares of replay's sweep. */
+        public Builder replayFractions(List<Double> v) {
+            replayFractions = v;
+            return this;
+        }
+
+        /** SI-LoRA's layer-weight temperature. */
+        public Builder tau(String v) {
+            tau = v;
+            return this;
+        }
+
+        /** General rows for EWC's Fisher. */
+        public Builder fisherSamples(int v) {
+            fisherSamples = v;
+            return this;
+        }
+
+        /** Held-out Brown tokens for general perplexity. */
+        public Builder pplTokens(int v) {
+            pplTokens = v;
+            return this;
+        }
+
+        /** Quiz items (0: all). */
+        public Builder quizItems(int v) {
+            quizItems = v;
             return this;
         }
 
@@ -229,13 +316,17 @@ public record DemoPlan(List<String> models, List<String> domains, List<Long> see
         return o;
     }
 
+    /** The plan stored by {@link #toJson()}. */
     public static DemoPlan fromJson(JsonNode o) {
-        return new DemoPlan(strings(o.get("models")), strings(o.get("domains")), longs(o.get("seeds")), o.get("workers").asInt(),
-                strings(o.get("target_modules")), o.get("r").asInt(), o.get("lora_alpha").asDouble(), o.get("seq_len").asInt(),
-                o.get("batch_size").asInt(), o.get("lr").asDouble(), o.get("nu_rows").asInt(), o.get("nu_epochs").asInt(),
-                o.get("mu_epochs").asInt(), o.get("mu_rows").asInt(), doubles(o.get("early_points")), doubles(o.get("phi_grid")),
-                doubles(o.get("ewc_lambda_grid")), doubles(o.get("replay_fractions")), o.get("tau").asText(),
-                o.get("fisher_samples").asInt(), o.get("ppl_tokens").asInt(), o.get("quiz_items").asInt());
+        return new Builder().models(strings(o.get("models"))).domains(strings(o.get("domains"))).seeds(longs(o.get("seeds")))
+                .workers(o.get("workers").asInt()).targets(strings(o.get("target_modules"))).r(o.get("r").asInt())
+                .alpha(o.get("lora_alpha").asDouble()).seqLen(o.get("seq_len").asInt()).batchSize(o.get("batch_size").asInt())
+                .lr(o.get("lr").asDouble()).nuRows(o.get("nu_rows").asInt()).nuEpochs(o.get("nu_epochs").asInt())
+                .muEpochs(o.get("mu_epochs").asInt()).muRows(o.get("mu_rows").asInt()).earlyPoints(doubles(o.get("early_points")))
+                .phiGrid(doubles(o.get("phi_grid"))).ewcGrid(doubles(o.get("ewc_lambda_grid")))
+                .replayFractions(doubles(o.get("replay_fractions"))).tau(o.get("tau").asText())
+                .fisherSamples(o.get("fisher_samples").asInt()).pplTokens(o.get("ppl_tokens").asInt()).quizItems(o.get("quiz_items").asInt())
+                .build();
     }
 
     private static void strings(ArrayNode a, List<String> v) {

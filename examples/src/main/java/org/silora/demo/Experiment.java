@@ -2,7 +2,6 @@ package org.silora.demo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.silora.console.ProgressBar;
 import org.silora.hf.AtomicFiles;
@@ -12,8 +11,8 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -21,15 +20,16 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Function;
 
 /**
  * The paper's experiment end to end on the shipped data and tiny models, as a real experiment: for every seed, phase ν
  * (LoRA on Brown with SI recorded by this project's recipe and the authors' recipe) and every phase-μ method with the
  * same budget on the domain's facts; each swept method (φ of SI-LoRA, λ of EWC-LoRA, the replay fraction, the steps of
  * LoRA(μ)) gives a trade-off front; every figure is a mean over seeds with a 95 % interval. The work is split into
- * {@link Unit}s that single-threaded worker processes take in parallel ({@link DemoWorker}); the results are then
- * aggregated by {@link Report} into {@code results.json}, the Markdown tables and the plots.
+ * {@link Unit}s that single-threaded worker processes take in parallel ({@link DemoWorker}, each unit run by
+ * {@link UnitRunner}); this class only orchestrates: it prepares the output folder, runs or supervises the workers, then
+ * has {@link Results} aggregate the units' figures into {@code results.json} and the Markdown tables (through
+ * {@link Report}) and {@link Figures} draw the plots. Every file it writes is written to a temporary file and renamed.
  *
  * <pre>{@code
  * Experiment.Outcome o = Experiment.run(DemoPlan.quick().withWorkers(0), Path.of("silora-out/demo"), System.err, null);
@@ -78,7 +78,10 @@ public final class Experiment {
         Map<String, JsonNode> results = new HashMap<>();
         ObjectMapper om = new ObjectMapper();
         for (Unit u : units) results.put(u.id(), om.readTree(DemoWorker.done(work, u).toFile()));
-        return aggregate(plan, out, results);
+        Outcome o = Results.of(plan, results);
+        for (Report.Run r : o.runs()) Figures.draw(plan, out, r, results);
+        AtomicFiles.writeString(out.resolve("results.json"), om.writerWithDefaultPrettyPrinter().writeValueAsString(o.json()));
+        return o;
     }
 
     /** Keeps the results of an earlier run of the same plan; forgets claims and failures (no worker is alive now). */
@@ -108,7 +111,8 @@ public final class Experiment {
                 pb.environment().put("OMP_NUM_THREADS", "1");
                 pb.environment().put("OPENBLAS_NUM_THREADS", "1");
                 pb.environment().put(DemoWorker.WORKER_ENV, Integer.toString(i));
-                pb.redirectErrorStream(true).redirectOutput(work.resolve("worker-" + i + ".log").toFile());
+                // the log grows while the worker runs: it is renamed to worker-<i>.log once the worker has ended
+                pb.redirectErrorStream(true).redirectOutput(partialLog(work, i).toFile());
                 procs.add(pb.start());
                 Thread.sleep(500);   // the second JVM starts while the first reads the data: less contention at start-up
             }
@@ -142,7 +146,16 @@ public final class Experiment {
             procs.forEach(Process::destroy);
             for (Process p : procs) p.waitFor();
             Runtime.getRuntime().removeShutdownHook(cleanup);
+            for (int i = 0; i < procs.size(); i++) {
+                if (Files.exists(partialLog(work, i))) Files.move(partialLog(work, i), work.resolve("worker-" + i + ".log"), StandardCopyOption.REPLACE_EXISTING,
+                        StandardCopyOption.ATOMIC_MOVE);
+            }
         }
+    }
+
+    /** Where worker {@code i} logs while it runs. */
+    private static Path partialLog(Path work, int i) {
+        return work.resolve("worker-" + i + ".log.part");
     }
 
     private static String running(Path work) throws IOException {
@@ -184,113 +197,6 @@ public final class Experiment {
         try (var s = Files.walk(p)) {
             for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(q);
         }
-    }
-
-    /** results.json, the Markdown tables and findings, the plots. */
-    static Outcome aggregate(DemoPlan plan, Path out, Map<String, JsonNode> units) throws IOException {
-        ObjectMapper om = new ObjectMapper();
-        ObjectNode root = om.createObjectNode();
-        root.put("seeds", plan.seeds().size());
-        root.put("domain_acc_metric", "acc_norm (lm-evaluation-harness: sum of the answer's log-probabilities / its length in characters); "
-                + "domain_acc_raw is acc");
-        ArrayNode methods = root.putArray("methods");
-        ArrayNode front = root.putArray("front");
-        ArrayNode runs = root.putArray("runs");
-        StringBuilder md = new StringBuilder();
-        List<Report.Run> all = new ArrayList<>();
-        for (String model : plan.models()) {
-            for (String domain : plan.domains()) {
-                Report.Run r = Report.run(plan, model, domain, units);
-                all.add(r);
-                if (!root.has("domain_items")) root.put("domain_items", r.items());
-                Report.toJson(r, methods, front);
-                ObjectNode rj = runs.addObject();
-                rj.put("model", model);
-                rj.put("domain", domain);
-                rj.put("domain_items", r.items());
-                rj.setAll(r.details());
-                ObjectNode v = rj.putObject("verdicts");
-                r.verdicts().forEach((k, o) -> v.put(k, o.name().toLowerCase(Locale.ROOT)));
-                ArrayNode nus = rj.putArray("nu");
-                for (long s : plan.seeds()) nus.add(units.get(new Unit(model, domain, s, "nu", -1).id()));
-                md.append(Report.table(r)).append('\n').append(Report.findings(r));
-                plots(plan, out, r, units);
-            }
-        }
-        root.set("plan", plan.toJson());
-        AtomicFiles.writeString(out.resolve("results.json"), om.writerWithDefaultPrettyPrinter().writeValueAsString(root));
-        return new Outcome(all, root, md.toString(), units);
-    }
-
-    private static void plots(DemoPlan plan, Path out, Report.Run r, Map<String, JsonNode> units) throws IOException {
-        String tag = r.model() + "-" + r.domain();
-        // the trade-off: domain accuracy against the rise of general loss, one line per swept method, single points for the rest
-        List<Plots.Front> fronts = new ArrayList<>();
-        Map<String, String> names = Map.of("lora_mu_early", "LoRA(mu), fewer steps", "replay", "replay (general fraction)",
-                "ewc_lora", "EWC-LoRA (lambda)", "si_lora", "SI-LoRA (phi)");
-        for (Map.Entry<String, List<Report.FrontPoint>> e : r.fronts().entrySet()) {
-            fronts.add(front(names.get(e.getKey()), e.getValue().stream().map(Report.FrontPoint::row).toList()));
-        }
-        for (String m : List.of("base", "lora_nu_mu", "rslora", "si_lora_no_layer", "si_lora_authors")) {
-            fronts.add(front(m, List.of(r.row(m))));
-        }
-        Plots.front(out.resolve("front_" + tag + ".png"), "Domain accuracy vs forgetting (" + tag + ", " + r.seeds() + " seeds, 95 % intervals)",
-                "domain accuracy, % (higher is better)", "general loss rise vs base, nats/token (lower is better)", fronts);
-        // Fig. 4: task loss and scaled penalty over the μ steps of the first seed's chosen SI-LoRA run
-        long s0 = plan.seeds().get(0);
-        List<Plots.Series> s = new ArrayList<>();
-        int chosenK = plan.phiGrid().indexOf(r.row("si_lora").values().get(0));
-        for (Unit u : List.of(new Unit(r.model(), r.domain(), s0, "si_lora", chosenK), new Unit(r.model(), r.domain(), s0, "si_lora_no_layer", -1),
-                new Unit(r.model(), r.domain(), s0, "lora_nu_mu", -1))) {
-            JsonNode j = units.get(u.id());
-            double[] loss = doubles(j.get("step_loss"));
-            double[] x = new double[loss.length];
-            for (int i = 0; i < x.length; i++) x[i] = i + 1;
-            s.add(new Plots.Series(u.method() + " task loss", x, loss));
-            if (!u.method().equals("lora_nu_mu")) s.add(new Plots.Series(u.method() + " penalty", x, doubles(j.get("step_penalty"))));
-        }
-        Plots.lines(out.resolve("fig4_loss_vs_penalty_" + tag + ".png"), "Phase mu: task loss and phi-scaled penalty (" + tag + ", seed " + s0 + ")",
-                "optimizer step", "value", s, true);
-        // Fig. 7: log10 ||Omega_l|| over layers for each target kind, first seed
-        Importance imp = Importance.load(out.resolve(tag).resolve("s" + s0).resolve("nu").resolve("importance.safetensors"));
-        heatmap(out.resolve("fig7_omega_norm_heatmap_" + tag + ".png"), "log10 ||Omega_l|| after phase nu (" + tag + ", seed " + s0 + ")",
-                imp.norms());
-    }
-
-    private static Plots.Front front(String name, List<Report.Row> rows) {
-        Function<Function<Report.Row, Double>, double[]> f = g -> rows.stream().mapToDouble(g::apply).toArray();
-        return new Plots.Front(name, f.apply(x -> 100 * x.domainAcc().mean()), f.apply(x -> 100 * x.domainAcc().lo()),
-                f.apply(x -> 100 * x.domainAcc().hi()), f.apply(x -> x.deltaLoss().mean()), f.apply(x -> x.deltaLoss().lo()),
-                f.apply(x -> x.deltaLoss().hi()));
-    }
-
-    private static double[] doubles(JsonNode a) {
-        double[] v = new double[a.size()];
-        for (int i = 0; i < v.length; i++) v[i] = a.get(i).asDouble();
-        return v;
-    }
-
-    private static void heatmap(Path file, String title, Map<String, Double> norms) throws IOException {
-        List<String> kinds = new ArrayList<>();
-        List<Integer> layers = new ArrayList<>();
-        for (String n : norms.keySet()) {
-            String kind = n.substring(n.lastIndexOf('.') + 1);
-            if (!kinds.contains(kind)) kinds.add(kind);
-            int layer = layerOf(n);
-            if (!layers.contains(layer)) layers.add(layer);
-        }
-        double[][] v = new double[layers.size()][kinds.size()];
-        for (double[] row : v) Arrays.fill(row, Double.NaN);
-        for (Map.Entry<String, Double> e : norms.entrySet()) {
-            String kind = e.getKey().substring(e.getKey().lastIndexOf('.') + 1);
-            v[layers.indexOf(layerOf(e.getKey()))][kinds.indexOf(kind)] = Math.log10(Math.max(e.getValue(), 1e-30));
-        }
-        Plots.heatmap(file, title, layers.stream().map(l -> "layer " + l).toArray(String[]::new), kinds.toArray(String[]::new), v, "log10 norm");
-    }
-
-    private static int layerOf(String module) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\.(\\d+)\\.").matcher(module);
-        return m.find() ? Integer.parseInt(m.group(1)) : -1;
     }
 
     /** The layer-weight summary every report of a phase-ν importance carries: τ, λ's entropy, λ and ‖Ω_l‖ per module. */

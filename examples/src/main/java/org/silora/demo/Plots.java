@@ -14,17 +14,7 @@ import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.XYStyler;
 import org.knowm.xchart.style.markers.Marker;
 import org.knowm.xchart.style.markers.SeriesMarkers;
-import org.silora.hf.AtomicFiles;
 
-import javax.imageio.IIOImage;
-import javax.imageio.ImageIO;
-import javax.imageio.ImageTypeSpecifier;
-import javax.imageio.ImageWriteParam;
-import javax.imageio.ImageWriter;
-import javax.imageio.metadata.IIOMetadata;
-import javax.imageio.metadata.IIOMetadataNode;
-import javax.imageio.stream.ImageOutputStream;
-import javax.imageio.stream.MemoryCacheImageOutputStream;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -32,9 +22,6 @@ import java.awt.font.FontRenderContext;
 import java.awt.geom.Rectangle2D;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.math.BigDecimal;
-import java.math.RoundingMode;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -53,8 +40,9 @@ import java.util.stream.IntStream;
  *
  * <p>Every chart has the same house style: white background, a fixed colour palette, the legend outside the plot,
  * axis bounds padded around the data and snapped to round numbers with round ticks, {@value #WIDTH}&times;{@value
- * #HEIGHT} px. Files are written atomically (temporary file in the same folder, then renamed) and carry PNG text
- * chunks {@code Software=silora} and {@code Title=<chart title>}.
+ * #HEIGHT} px. This class turns the data into XChart charts and paints them; the axis arithmetic is {@link NiceRange}'s
+ * and the files are {@link PngFile}'s: written atomically (temporary file in the same folder, then renamed), with PNG
+ * text chunks {@code Software=silora} and {@code Title=<chart title>}.
  *
  * <p>Headless: charts are painted into a {@link BufferedImage} and need no display; still, loading this class sets
  * {@code java.awt.headless=true} unless the property is set already, because with {@code DISPLAY} naming an X server
@@ -263,10 +251,10 @@ public final class Plots {
                 ys.add(logY && y - e <= 0 ? y : y - e);
             }
         }
-        NiceRange xr = niceRange(xs.min, xs.max, 0, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
+        NiceRange xr = NiceRange.of(xs.min, xs.max, 0, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
         boolean integral = series.stream().flatMapToDouble(s -> Arrays.stream(s.x())).filter(Double::isFinite).allMatch(v -> v == Math.rint(v));
-        if (integral) xr = wholeSteps(xr); // steps or tasks 1..4: ticks 1, 2, 3, 4 rather than 1.0, 1.5, ...
-        NiceRange yr = logY ? logRange(ys.min, ys.max) : niceRange(ys.min, ys.max, PAD, yLimits.min(), yLimits.max());
+        if (integral) xr = xr.wholeSteps(); // steps or tasks 1..4: ticks 1, 2, 3, 4 rather than 1.0, 1.5, ...
+        NiceRange yr = logY ? NiceRange.log(ys.min, ys.max) : NiceRange.of(ys.min, ys.max, NiceRange.PAD, yLimits.min(), yLimits.max());
         XYChart chart = xyChart(title, xLabel, yLabel);
         chart.getStyler().setYAxisLogarithmic(logY);
         Names names = new Names();
@@ -306,7 +294,7 @@ public final class Plots {
             if (r.length != cols.length) throw new IllegalArgumentException(r.length + " values in a row for " + cols.length + " columns");
             for (double v : r) if (Double.isFinite(v)) vs.add(v);
         }
-        NiceRange vr = niceRange(vs.min, vs.max, 0, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
+        NiceRange vr = NiceRange.of(vs.min, vs.max, 0, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
         // XChart has no colour-bar title, so the value label goes into the chart title.
         HeatMapChart chart = new HeatMapChartBuilder().width(WIDTH).height(HEIGHT)
                 .title(valueLabel == null || valueLabel.isBlank() ? title : title + "  [colour: " + valueLabel + "]").build();
@@ -360,9 +348,9 @@ public final class Plots {
                 ys.add(p.y());
             }
         }
-        NiceRange xr = niceRange(xs.min, xs.max, PAD, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
+        NiceRange xr = NiceRange.of(xs.min, xs.max, NiceRange.PAD, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
         // more headroom on y: the labels sit above the points
-        NiceRange yr = niceRange(ys.min, ys.max, 2 * PAD, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
+        NiceRange yr = NiceRange.of(ys.min, ys.max, 2 * NiceRange.PAD, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
         XYChart chart = xyChart(title, xLabel, yLabel);
         chart.getStyler().setMarkerSize(11);
         Names names = new Names();
@@ -408,8 +396,8 @@ public final class Plots {
                 ys.add(f.yHi()[i]);
             }
         }
-        NiceRange xr = niceRange(xs.min, xs.max, PAD, xLimits.min(), xLimits.max());
-        NiceRange yr = niceRange(ys.min, ys.max, PAD, yLimits.min(), yLimits.max());
+        NiceRange xr = NiceRange.of(xs.min, xs.max, NiceRange.PAD, xLimits.min(), xLimits.max());
+        NiceRange yr = NiceRange.of(ys.min, ys.max, NiceRange.PAD, yLimits.min(), yLimits.max());
         // caps: 0.8 % of the other axis, about 4 px either side
         double capX = 0.008 * (xr.hi() - xr.lo()), capY = 0.008 * (yr.hi() - yr.lo());
         XYChart chart = xyChart(title, xLabel, yLabel);
@@ -458,96 +446,6 @@ public final class Plots {
             k++;
         }
         return new XyPlot(chart, xr, yr, false);
-    }
-
-    // ---------------------------------------------------------------------------------------------------------------
-    // axis ranges
-
-    /** Share of the data span added on each side before snapping. */
-    static final double PAD = 0.05;
-
-    /**
-     * An axis range {@code [lo, hi]} with round ticks every {@code step}; {@code lo} and {@code hi} are multiples of
-     * {@code step} unless a limit cut them. For a log axis {@code step} is NaN and the bounds are powers of 10.
-     */
-    record NiceRange(double lo, double hi, double step) {
-
-        /** The tick values from the first multiple of step at or above lo up to hi. */
-        double[] ticks() {
-            if (Double.isNaN(step)) {
-                List<Double> t = new ArrayList<>();
-                for (double d = lo; d <= hi * (1 + 1e-9); d *= 10) t.add(d);
-                return t.stream().mapToDouble(Double::doubleValue).toArray();
-            }
-            List<Double> t = new ArrayList<>();
-            long first = (long) Math.ceil(lo / step - 1e-9), last = (long) Math.floor(hi / step + 1e-9);
-            for (long i = first; i <= last; i++) t.add(clean(i * step, step));
-            return t.stream().mapToDouble(Double::doubleValue).toArray();
-        }
-
-        /** Decimals needed to print the ticks: 0 for step 20, 2 for step 0.05. */
-        int decimals() {
-            return Double.isNaN(step) ? 0 : Math.max(0, (int) -Math.floor(Math.log10(step) + 1e-9));
-        }
-    }
-
-    /** The range widened to whole-number ticks where its step is below 1 (for integer data such as step counts). */
-    static NiceRange wholeSteps(NiceRange r) {
-        return r.step() >= 1 ? r : new NiceRange(Math.floor(r.lo() + 1e-9), Math.ceil(r.hi() - 1e-9), 1);
-    }
-
-    /** {@link #niceRange(double, double, double, double, double)} with 5 % padding and no limits. */
-    static NiceRange niceRange(double min, double max) {
-        return niceRange(min, max, PAD, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
-    }
-
-    /**
-     * Pads {@code [min, max]} by {@code pad} times its span on each side (never beyond {@code floor}/{@code ceil},
-     * never cutting data), picks a step of 1, 2 or 5 times a power of ten that gives about five intervals, and widens
-     * the bounds to multiples of it. E.g. 211.7..326.1 gives 200..340 by 20, 0.251..0.292 gives 0.24..0.30 by 0.01.
-     * No finite data gives 0..1; a single value gets a span of 10 % of itself (or 1 around 0).
-     */
-    static NiceRange niceRange(double min, double max, double pad, double floor, double ceil) {
-        if (!Double.isFinite(min) || !Double.isFinite(max)) return new NiceRange(0, 1, 0.2);
-        if (min > max) throw new IllegalArgumentException("min > max: " + min + " > " + max);
-        if (min == max) {
-            double half = min == 0 ? 0.5 : Math.abs(min) * 0.05;
-            min -= half;
-            max += half;
-        }
-        double p = (max - min) * pad;
-        double lo = Math.min(min, Math.max(floor, min - p));
-        double hi = Math.max(max, Math.min(ceil, max + p));
-        double step = niceStep((hi - lo) / 5);
-        double nlo = clean(Math.floor(lo / step + 1e-9) * step, step);
-        double nhi = clean(Math.ceil(hi / step - 1e-9) * step, step);
-        // a limit that is not a multiple of the step cuts the range (e.g. floor 0 with 0.33 by 0.5 would give -0.5)
-        if (nlo < floor && floor <= min) nlo = floor;
-        if (nhi > ceil && ceil >= max) nhi = ceil;
-        return new NiceRange(nlo, nhi, step);
-    }
-
-    /** Log axis bounds: the powers of ten around the positive data (one decade either side of a single value). */
-    static NiceRange logRange(double min, double max) {
-        if (!Double.isFinite(min) || !Double.isFinite(max) || min <= 0) return new NiceRange(1, 10, Double.NaN);
-        int a = (int) Math.floor(Math.log10(min) + 1e-9), b = (int) Math.ceil(Math.log10(max) - 1e-9);
-        if (b <= a) b = a + 1;
-        return new NiceRange(Math.pow(10, a), Math.pow(10, b), Double.NaN);
-    }
-
-    /** 1, 2 or 5 times a power of ten, the nearest to {@code raw} on a log scale (cut points √2, √10, √50). */
-    static double niceStep(double raw) {
-        if (!(raw > 0) || !Double.isFinite(raw)) return 1;
-        int e = (int) Math.floor(Math.log10(raw));
-        double f = raw / Math.pow(10, e);
-        double m = f < Math.sqrt(2) ? 1 : f < Math.sqrt(10) ? 2 : f < Math.sqrt(50) ? 5 : 10;
-        return BigDecimal.valueOf(m).scaleByPowerOfTen(e).doubleValue();
-    }
-
-    /** Rounds away binary noise (0.30000000000000004) at a precision well below the step. */
-    private static double clean(double v, double step) {
-        int scale = Math.max(0, (int) -Math.floor(Math.log10(step)) + 3);
-        return BigDecimal.valueOf(v).setScale(scale, RoundingMode.HALF_UP).stripTrailingZeros().doubleValue() + 0.0;
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -695,55 +593,11 @@ public final class Plots {
     }
 
     private static void write(Path file, String title, XyPlot r) throws IOException {
-        writePng(render(r), file, title);
+        PngFile.write(render(r), file, title);
     }
 
     private static void write(Path file, String title, Chart<?, ?> chart) throws IOException {
-        writePng(BitmapEncoder.getBufferedImage(chart), file, title);
-    }
-
-    /** Writes the PNG atomically with tEXt chunks Software and Title (iTXt for a title that is not Latin-1). */
-    static void writePng(BufferedImage img, Path file, String title) throws IOException {
-        ImageWriter w = ImageIO.getImageWritersByFormatName("png").next();
-        try {
-            ImageWriteParam param = w.getDefaultWriteParam();
-            IIOMetadata meta = w.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(img), param);
-            String fmt = "javax_imageio_png_1.0";
-            IIOMetadataNode root = new IIOMetadataNode(fmt);
-            IIOMetadataNode text = new IIOMetadataNode("tEXt");
-            text.appendChild(entry("tEXtEntry", "Software", "silora"));
-            if (StandardCharsets.ISO_8859_1.newEncoder().canEncode(title)) {
-                text.appendChild(entry("tEXtEntry", "Title", title));
-            } else {
-                IIOMetadataNode itxt = new IIOMetadataNode("iTXt");
-                IIOMetadataNode e = entry("iTXtEntry", "Title", title);
-                e.setAttribute("compressionFlag", "FALSE");
-                e.setAttribute("compressionMethod", "0");
-                e.setAttribute("languageTag", "");
-                e.setAttribute("translatedKeyword", "");
-                itxt.appendChild(e);
-                root.appendChild(itxt);
-            }
-            root.insertBefore(text, root.getFirstChild());
-            meta.mergeTree(fmt, root);
-            IIOImage image = new IIOImage(img, null, meta);
-            // in-memory cache: ImageIO's default file cache would put its own temporary file in java.io.tmpdir
-            AtomicFiles.write(file, os -> {
-                try (ImageOutputStream ios = new MemoryCacheImageOutputStream(os)) {
-                    w.setOutput(ios);
-                    w.write(null, image, param);
-                }
-            });
-        } finally {
-            w.dispose();
-        }
-    }
-
-    private static IIOMetadataNode entry(String name, String keyword, String value) {
-        IIOMetadataNode e = new IIOMetadataNode(name);
-        e.setAttribute("keyword", keyword);
-        e.setAttribute(name.equals("iTXtEntry") ? "text" : "value", value);
-        return e;
+        PngFile.write(BitmapEncoder.getBufferedImage(chart), file, title);
     }
 
     /** Running min and max. */

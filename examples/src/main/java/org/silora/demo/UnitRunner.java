@@ -11,7 +11,7 @@ import org.silora.eval.MultipleChoiceScorer;
 import org.silora.eval.Perplexity;
 import org.silora.ewc.FisherEstimator;
 import org.silora.ewc.FisherInformation;
-import org.silora.hf.graph.CausalLm;
+import org.silora.hf.model.CausalLm;
 import org.silora.hf.safetensors.DType;
 import org.silora.hf.tokenizer.HfTokenizer;
 import org.silora.io.ModelFingerprint;

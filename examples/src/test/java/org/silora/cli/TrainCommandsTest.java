@@ -195,6 +195,53 @@ class TrainCommandsTest extends CapturedCli {
         }
     }
 
+    /**
+     * SI's path-integral identity through {@code train-general} (SPEC §2): in EXACT mode, Σ_i ω_i, the raw path integral
+     * {@code −Σ_t ∂L/∂W(t)·ΔW(t)} that the JSON reports as {@code omega_sum}, approximates L(t0) − L(tν), the JSON's
+     * {@code loss_drop}. {@code importance.safetensors} cannot show this: it stores Ω = max(0, ω)/(Δν² + ξ), not ω.
+     */
+    @Test
+    void exactModeOmegaSumMatchesTheLossDrop() throws Exception {
+        Path general = tmp.resolve("general.txt");
+        Files.writeString(general, """
+                The committee said that the city should pay for the new roads before the end of the year.
+                It added that the work would be done by the state and by the county together.
+
+                A man walked down the road to the old house, where his brother had lived for many years.
+                The house was quiet, and the garden had grown wild in the long summer.
+                """.repeat(3));
+        Path model = tmp.resolve("model");
+        BpeTrainer.train(List.of(Files.readString(general)), BpeTrainer.Options.llama(300), model);
+        int vocab;
+        try (HfTokenizer tok = HfTokenizer.load(model)) {
+            vocab = tok.vocabSize();
+        }
+        ModelConfig cfg = new LlamaConfig(vocab, 32, 64, 2, 4, 2, 8, 1e-5, 10000, null, 256, false, false, false);
+        TinyModels.write(model, cfg, TinyModels.randomWeights(cfg, 3), DType.F32, 1);
+        // One batch holds every row (--max-rows = --batch-size), so each step's gradient is the gradient of the very
+        // loss that loss_drop measures; with mini-batches Σω would integrate other batches' gradients and the identity
+        // would hold only on average. Each step then gives −g(t)·ΔW(t) = L(t) − L(t+1) + ½ΔWᵀ·H·ΔW + O(ΔW³): Σω and the
+        // drop differ by second-order terms only. Adam moves each LoRA factor by about η a step, so along a path of
+        // fixed length (η·steps = 0.02 here) 1/η terms of size η² sum to a gap proportional to η: halving η with twice the steps must
+        // about halve the gap. That is the check, with both gaps within 2 % of the drop: a first-order error (ω on a
+        // wrong scale, PAPER's g̃ in place of ∂L/∂W, a drop measured on other rows) neither stays that small nor halves.
+        double[] gap = new double[2];
+        String[][] runs = {{"1e-3", "20"}, {"5e-4", "40"}};
+        for (int k = 0; k < runs.length; k++) {
+            JsonNode g = run("train-general", "--model", model.toString(), "--data", general.toString(),
+                    "--out", tmp.resolve("nu-identity-" + k).toString(), "--si-mode", "exact", "--r", "4",
+                    "--seq-len", "32", "--max-rows", "4", "--batch-size", "4", "--epochs", runs[k][1], "--lr", runs[k][0]);
+            assertEquals(Integer.parseInt(runs[k][1]), g.get("steps").asInt(), g.toString());
+            double drop = g.get("loss_drop").asDouble();
+            assertTrue(drop > 0.05, "training lowered the loss enough to compare: " + g);
+            gap[k] = g.get("omega_sum").asDouble() - drop;
+            assertEquals(0, gap[k] / drop, 0.02, "(omega_sum − loss_drop)/loss_drop at lr " + runs[k][0] + ": " + g);
+        }
+        double ratio = gap[0] / gap[1];
+        assertTrue(ratio > 1.4 && ratio < 2.8, "the gap is second order: halving the step should halve it; gaps "
+                + gap[0] + " (lr 1e-3) and " + gap[1] + " (lr 5e-4)");
+    }
+
     private static String[] concat(String[] a, String[] b) {
         String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, r, a.length, b.length);

@@ -1,5 +1,7 @@
 package org.silora.data;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -89,6 +91,31 @@ class PrepareDataTest {
         WordNetDomains.Domain wrong = new WordNetDomains.Domain("toy",
                 List.of(new WordNetDomains.Root("thing", 100L, "object")), List.of());
         assertThrows(IllegalArgumentException.class, () -> WordNetDomains.prepare(wn, wrong, Set.of(), 5L));
+    }
+
+    @Test
+    void writtenJsonLinesReadBackToTheTextsWrittenOnOneLine() throws IOException {
+        String hostile = "He said \"hi\" \\ back\tslash\u0001\u001f caf\u00e9 \u2028 \ud83e\udde0 end\r\nnext";
+        ObjectMapper json = new ObjectMapper();
+        List<String> lines = List.of(
+                new WordNetDomains.McItem(hostile, "a", "b", "c", hostile, "").toJson(),
+                new BrownCorpus.Document("ca01", "news", hostile).toJson(),
+                PrepareData.textLine(hostile));
+        for (String line : lines) {
+            assertFalse(line.contains("\n") || line.contains("\r"), line);
+            JsonNode n = json.readTree(line);
+            String field = n.has("question") ? "question" : "text";
+            assertEquals(hostile, n.get(field).asText(), line);
+        }
+        assertEquals(List.of("question", "distractor1", "distractor2", "distractor3", "correct_answer", "support"),
+                fieldNames(json.readTree(lines.get(0))), "SciQ's keys in SciQ's order");
+    }
+
+    /** The field names of an object node, in order. */
+    private static List<String> fieldNames(JsonNode n) {
+        List<String> names = new ArrayList<>();
+        n.fieldNames().forEachRemaining(names::add);
+        return names;
     }
 
     @Test

@@ -76,7 +76,7 @@ class DemoLogicTest {
     @Test
     void reportAggregatesSeedsChoosesOnValidationAndJudgesFronts() {
         DemoPlan plan = DemoPlan.quick().toBuilder()
-                .grids(List.of(1e-4, 1e-3, 1e-2), List.of(1e2, 1e3, 1e4), List.of(0.1, 0.2, 0.3)).build();
+                .phiGrid(List.of(1e-4, 1e-3, 1e-2)).ewcGrid(List.of(1e2, 1e3, 1e4)).replayFractions(List.of(0.1, 0.2, 0.3)).build();
         ObjectMapper om = new ObjectMapper();
         Map<String, JsonNode> units = new HashMap<>();
         ObjectNode base = eval(om, 100, 0.30, 0.30, 0.30, 100);

@@ -9,7 +9,9 @@ import javax.imageio.ImageReader;
 import javax.imageio.metadata.IIOMetadataNode;
 import javax.imageio.stream.ImageInputStream;
 import java.awt.Color;
+import java.awt.Rectangle;
 import java.awt.image.BufferedImage;
+import java.awt.image.Raster;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -73,6 +75,27 @@ class PlotsTest {
         Plots.lines(png, "first", "x", "y", List.of(new Plots.Series("a", X, X)), false);
         Plots.lines(png, "second", "x", "y", List.of(new Plots.Series("a", X, X)), false);
         assertEquals("second", pngText(png).get("Title"));
+        assertOnly(png);
+    }
+
+    @Test
+    void aPngWriteThatFailsMidwayKeepsThePreviousFileAndLeavesNoTempFile() throws IOException {
+        Path png = dir.resolve("kept.png");
+        Plots.lines(png, "first", "x", "y", List.of(new Plots.Series("a", X, X)), false);
+        byte[] before = Files.readAllBytes(png);
+        // the encoder reads the image a row at a time while it writes: this one fails after 50 rows, mid-file
+        int[] rows = {0};
+        BufferedImage failing = new BufferedImage(Plots.WIDTH, Plots.HEIGHT, BufferedImage.TYPE_INT_RGB) {
+            @Override
+            public Raster getData(Rectangle r) {
+                if (++rows[0] > 50) throw new IllegalStateException("the disk went away");
+                return super.getData(r);
+            }
+        };
+        assertThrows(IllegalStateException.class, () -> PngFile.write(failing, png, "second"));
+        assertTrue(rows[0] > 50, "the encoder had begun: " + rows[0] + " rows read");
+        assertArrayEquals(before, Files.readAllBytes(png), "the previous chart is still there, whole");
+        assertEquals("first", pngText(png).get("Title"));
         assertOnly(png);
     }
 
@@ -159,21 +182,21 @@ class PlotsTest {
 
     @Test
     void niceRangePadsTheDataAndSnapsToRoundBoundsAndTicks() {
-        Plots.NiceRange r = Plots.niceRange(211.7, 326.1);
+        NiceRange r = NiceRange.of(211.7, 326.1);
         assertEquals(200, r.lo(), 1e-12);
         assertEquals(340, r.hi(), 1e-12);
         assertEquals(20, r.step(), 1e-12);
         assertArrayEquals(new double[]{200, 220, 240, 260, 280, 300, 320, 340}, r.ticks(), 1e-12);
         assertEquals(0, r.decimals());
 
-        Plots.NiceRange s = Plots.niceRange(0.251, 0.292);
+        NiceRange s = NiceRange.of(0.251, 0.292);
         assertEquals(0.24, s.lo(), 0);
         assertEquals(0.30, s.hi(), 0);
         assertEquals(0.01, s.step(), 0);
         assertArrayEquals(new double[]{0.24, 0.25, 0.26, 0.27, 0.28, 0.29, 0.30}, s.ticks(), 0, "no 0.30000000000000004");
         assertEquals(2, s.decimals());
 
-        Plots.NiceRange n = Plots.niceRange(-7.3, -2.1);
+        NiceRange n = NiceRange.of(-7.3, -2.1);
         assertEquals(-8, n.lo(), 0);
         assertEquals(-1, n.hi(), 0);
         assertEquals(1, n.step(), 0);
@@ -181,11 +204,11 @@ class PlotsTest {
 
     @Test
     void niceRangeWithoutPaddingSpansTheDataExactlyWhenItIsRound() {
-        Plots.NiceRange tasks = Plots.niceRange(1, 5, 0, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
+        NiceRange tasks = NiceRange.of(1, 5, 0, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
         assertEquals(1, tasks.lo(), 0);
         assertEquals(5, tasks.hi(), 0);
         assertEquals(1, tasks.step(), 0);
-        Plots.NiceRange steps = Plots.niceRange(1, 200, 0, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
+        NiceRange steps = NiceRange.of(1, 200, 0, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
         assertEquals(0, steps.lo(), 0);
         assertEquals(200, steps.hi(), 0);
         assertEquals(50, steps.step(), 0);
@@ -193,54 +216,54 @@ class PlotsTest {
 
     @Test
     void integerDataGetsWholeNumberTicks() {
-        Plots.NiceRange steps = Plots.wholeSteps(Plots.niceRange(1, 4, 0, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY));
+        NiceRange steps = NiceRange.of(1, 4, 0, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY).wholeSteps();
         assertEquals(1, steps.lo(), 0);
         assertEquals(4, steps.hi(), 0);
         assertEquals(1, steps.step(), 0, "not 0.5");
-        Plots.NiceRange wide = Plots.niceRange(0, 200);
-        assertEquals(wide, Plots.wholeSteps(wide), "a step of 1 or more stays");
+        NiceRange wide = NiceRange.of(0, 200);
+        assertEquals(wide, wide.wholeSteps(), "a step of 1 or more stays");
     }
 
     @Test
     void niceRangeStopsAtLimitsButNeverCutsData() {
-        Plots.NiceRange acc = Plots.niceRange(0.68, 0.999, Plots.PAD, 0, 1);
+        NiceRange acc = NiceRange.of(0.68, 0.999, NiceRange.PAD, 0, 1);
         assertEquals(0.65, acc.lo(), 0);
         assertEquals(1.0, acc.hi(), 0, "padding would give 1.05, above the limit");
         assertEquals(0.05, acc.step(), 0);
-        Plots.NiceRange low = Plots.niceRange(0.01, 0.9, Plots.PAD, 0, 1);
+        NiceRange low = NiceRange.of(0.01, 0.9, NiceRange.PAD, 0, 1);
         assertEquals(0, low.lo(), 0, "not -0.1");
-        Plots.NiceRange outside = Plots.niceRange(-0.2, 0.5, Plots.PAD, 0, 1);
+        NiceRange outside = NiceRange.of(-0.2, 0.5, NiceRange.PAD, 0, 1);
         assertTrue(outside.lo() <= -0.2, "data below the limit still shows: " + outside);
     }
 
     @Test
     void niceRangeOfOneValueOrNoDataIsStillAProperRange() {
-        Plots.NiceRange one = Plots.niceRange(3, 3);
+        NiceRange one = NiceRange.of(3, 3);
         assertTrue(one.lo() < 3 && 3 < one.hi(), one.toString());
-        Plots.NiceRange zero = Plots.niceRange(0, 0);
+        NiceRange zero = NiceRange.of(0, 0);
         assertTrue(zero.lo() < 0 && 0 < zero.hi(), zero.toString());
-        Plots.NiceRange none = Plots.niceRange(Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY);
+        NiceRange none = NiceRange.of(Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY);
         assertEquals(0, none.lo(), 0);
         assertEquals(1, none.hi(), 0);
-        assertThrows(IllegalArgumentException.class, () -> Plots.niceRange(2, 1));
+        assertThrows(IllegalArgumentException.class, () -> NiceRange.of(2, 1));
     }
 
     @Test
     void niceStepIsOneTwoOrFiveTimesAPowerOfTen() {
-        assertEquals(20, Plots.niceStep(25.17), 0);
-        assertEquals(0.01, Plots.niceStep(0.00902), 0);
-        assertEquals(5, Plots.niceStep(4), 0);
-        assertEquals(1, Plots.niceStep(1.3), 0);
-        assertEquals(0.002, Plots.niceStep(0.0017), 0);
-        assertEquals(100, Plots.niceStep(80), 0);
+        assertEquals(20, NiceRange.step(25.17), 0);
+        assertEquals(0.01, NiceRange.step(0.00902), 0);
+        assertEquals(5, NiceRange.step(4), 0);
+        assertEquals(1, NiceRange.step(1.3), 0);
+        assertEquals(0.002, NiceRange.step(0.0017), 0);
+        assertEquals(100, NiceRange.step(80), 0);
     }
 
     @Test
     void logRangeSnapsToWholeDecades() {
-        Plots.NiceRange r = Plots.logRange(0.03, 250);
+        NiceRange r = NiceRange.log(0.03, 250);
         assertEquals(0.01, r.lo(), 1e-15);
         assertEquals(1000, r.hi(), 1e-9);
-        Plots.NiceRange one = Plots.logRange(10, 10);
+        NiceRange one = NiceRange.log(10, 10);
         assertEquals(10, one.lo(), 1e-12);
         assertEquals(100, one.hi(), 1e-9);
     }

@@ -16,16 +16,11 @@ public class ModelFormatException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     public ModelFormatException(String message) {
-        super(oneLine(message));
+        super(message == null ? null : Messages.oneLine(message));
     }
 
     public ModelFormatException(String message, Throwable cause) {
-        super(oneLine(message), cause);
-    }
-
-    /** Line breaks in a message (from a parser's own message, a file name) become spaces: one line, always. */
-    private static String oneLine(String message) {
-        return message == null ? null : message.replace("\r\n", " ").replace('\n', ' ').replace('\r', ' ');
+        super(message == null ? null : Messages.oneLine(message), cause);
     }
 
     /** {@code "<file>: <problem>"}, the one form every reader uses. */

@@ -183,7 +183,7 @@ public final class ModelLocation {
             }
             hash = new String(b, StandardCharsets.UTF_8).trim();
         } catch (IOException e) {
-            throw fail(spec, "cannot read " + ref + ": " + oneLine(e));
+            throw fail(spec, "cannot read " + ref + ": " + Messages.oneLine(e));
         }
         if (!COMMIT.matcher(hash).matches()) {
             throw fail(spec, ref + " does not hold a commit hash");
@@ -209,7 +209,7 @@ public final class ModelLocation {
                 }
             }
         } catch (IOException e) {
-            throw new ModelFormatException(dir + ": cannot list: " + oneLine(e), e);
+            throw new ModelFormatException(dir + ": cannot list: " + Messages.oneLine(e), e);
         }
         Collections.sort(out);
         return out;
@@ -254,10 +254,5 @@ public final class ModelLocation {
             }
         }
         return s.length() > 300 ? b + "...(" + s.length() + " chars)" : b.toString();
-    }
-
-    private static String oneLine(Throwable e) {
-        String m = e.getMessage();
-        return m == null ? e.getClass().getSimpleName() : m.replaceAll("[\\r\\n\\u2028\\u2029\\u0085]+", " ").trim();
     }
 }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.silora.hf.Messages;
 import org.silora.hf.ModelFormatException;
 
 import java.io.IOException;
@@ -54,7 +55,7 @@ public final class ModelConfigs {
         } catch (NoSuchFileException e) {
             throw ModelFormatException.of(file, "no such file (a Hugging Face model folder needs config.json)");
         } catch (JsonProcessingException e) {
-            throw ModelFormatException.of(file, "not valid JSON: " + e.getOriginalMessage().replace('\n', ' '));
+            throw ModelFormatException.of(file, "not valid JSON: " + Messages.oneLine(e.getOriginalMessage(), Messages.MAX_WRAPPED));
         } catch (IOException e) {
             throw ModelFormatException.of(file, "cannot read: " + e);
         }

@@ -3,6 +3,9 @@ package org.silora.hf.graph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
+import org.silora.hf.ModelFormatException;
+
+import java.util.Arrays;
 import java.util.Map;
 import java.util.Set;
 
@@ -33,6 +36,27 @@ public interface Weights {
     }
 
     Set<String> names();
+
+    /**
+     * Checks that every tensor of {@code expected} is here with its shape, before anything is read; a one-line
+     * {@link ModelFormatException} naming the first that is missing or misshapen otherwise.
+     *
+     * <pre>{@code
+     * weights.require(new LlamaGraph(cfg).tensorShapes(), cfg.architecture());
+     * }</pre>
+     */
+    default void require(Map<String, long[]> expected, String architecture) {
+        for (Map.Entry<String, long[]> e : expected.entrySet()) {
+            long[] actual = shape(e.getKey());
+            if (actual == null) {
+                throw new ModelFormatException("missing tensor '" + e.getKey() + "' required by " + architecture);
+            }
+            if (!Arrays.equals(actual, e.getValue())) {
+                throw new ModelFormatException("tensor '" + e.getKey() + "' has shape " + Arrays.toString(actual)
+                        + ", config.json implies " + Arrays.toString(e.getValue()));
+            }
+        }
+    }
 
     /** Weights held in memory, e.g. built by a test. */
     static Weights of(Map<String, INDArray> arrays) {

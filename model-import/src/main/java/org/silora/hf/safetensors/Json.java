@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import org.silora.hf.Messages;
 import org.silora.hf.ModelFormatException;
 
 /** Strict JSON for headers and index files: valid UTF-8, no duplicate keys, shallow nesting, nothing trailing. */
@@ -48,9 +49,9 @@ final class Json {
             JsonLocation at = e.getLocation();
             String where = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
             throw ModelFormatException.of(file, what + " is not valid JSON" + where + ": "
-                    + Text.oneLine(new RuntimeException(e.getOriginalMessage())), e);
+                    + Messages.oneLine(e.getOriginalMessage(), Messages.MAX_WRAPPED), e);
         } catch (RuntimeException e) {
-            throw ModelFormatException.of(file, what + " cannot be parsed: " + Text.oneLine(e), e);
+            throw ModelFormatException.of(file, what + " cannot be parsed: " + Messages.oneLine(e), e);
         }
         if (root == null || root.isMissingNode()) {
             throw ModelFormatException.of(file, what + " is empty");

@@ -16,6 +16,7 @@ import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.silora.hf.Messages;
 import org.silora.hf.ModelFormatException;
 
 /**
@@ -130,7 +131,7 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
             }
             bytes = Files.readAllBytes(index);
         } catch (IOException e) {
-            throw ModelFormatException.of(index, "cannot read: " + Text.oneLine(e), e);
+            throw ModelFormatException.of(index, "cannot read: " + Messages.oneLine(e), e);
         }
         JsonNode root = Json.parseObject(index, "index", bytes);
         JsonNode wm = root.get("weight_map");
@@ -198,7 +199,7 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         try {
             real = dir.toRealPath();
         } catch (IOException e) {
-            throw ModelFormatException.of(dir, "cannot resolve: " + Text.oneLine(e), e);
+            throw ModelFormatException.of(dir, "cannot resolve: " + Messages.oneLine(e), e);
         }
         Path parent = real.getParent();
         Path model = parent == null ? null : parent.getParent();
@@ -219,7 +220,7 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
                         + ", outside " + what + " " + realRoot);
             }
         } catch (IOException e) {
-            throw ModelFormatException.of(reportAs, "cannot resolve " + Text.quote(name) + ": " + Text.oneLine(e), e);
+            throw ModelFormatException.of(reportAs, "cannot resolve " + Text.quote(name) + ": " + Messages.oneLine(e), e);
         }
     }
 

@@ -22,6 +22,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.silora.hf.Messages;
 import org.silora.hf.ModelFormatException;
 
 /**
@@ -75,13 +76,13 @@ public final class SafetensorsFile implements AutoCloseable {
         } catch (NoSuchFileException e) {
             throw ModelFormatException.of(file, "no such file");
         } catch (IOException | RuntimeException e) {
-            throw ModelFormatException.of(file, "cannot open: " + Text.oneLine(e), e);
+            throw ModelFormatException.of(file, "cannot open: " + Messages.oneLine(e), e);
         }
         try {
             return parse(file, ch);
         } catch (IOException e) {
             closeQuietly(ch);
-            throw ModelFormatException.of(file, "cannot read header: " + Text.oneLine(e), e);
+            throw ModelFormatException.of(file, "cannot read header: " + Messages.oneLine(e), e);
         } catch (RuntimeException | Error e) {
             closeQuietly(ch);
             throw e;
@@ -325,7 +326,7 @@ public final class SafetensorsFile implements AutoCloseable {
         } catch (IOException e) {
             ensureOpen();
             throw ModelFormatException.of(path, "cannot read tensor " + Text.quote(t.name()) + ": "
-                    + Text.oneLine(e), e);
+                    + Messages.oneLine(e), e);
         }
     }
 

@@ -1,5 +1,7 @@
 package org.silora.hf.safetensors;
 
+import org.silora.hf.Messages;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -100,7 +102,7 @@ public final class SafetensorsWriter {
         try {
             tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
         } catch (IOException e) {
-            throw new UncheckedIOException(file + ": cannot create a temporary file: " + Text.oneLine(e), e);
+            throw new UncheckedIOException(file + ": cannot create a temporary file: " + Messages.oneLine(e), e);
         }
         boolean done = false;
         try {
@@ -120,7 +122,7 @@ public final class SafetensorsWriter {
             done = true;
             syncDirectory(dir);
         } catch (IOException e) {
-            throw new UncheckedIOException(file + ": cannot write: " + Text.oneLine(e), e);
+            throw new UncheckedIOException(file + ": cannot write: " + Messages.oneLine(e), e);
         } finally {
             if (!done) {
                 try {

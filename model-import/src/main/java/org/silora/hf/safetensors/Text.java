@@ -26,14 +26,4 @@ final class Text {
         }
         return b.append('\'').toString();
     }
-
-    /** An exception's message on one line, for wrapping. */
-    static String oneLine(Throwable e) {
-        String m = e.getMessage();
-        if (m == null) {
-            return e.getClass().getSimpleName();
-        }
-        m = m.replaceAll("[\\r\\n\\u2028\\u2029\\u0085]+", " ").trim();
-        return m.length() > 300 ? m.substring(0, 300) + "..." : m;
-    }
 }

@@ -5,6 +5,7 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.silora.hf.Messages;
 import org.silora.hf.ModelFormatException;
 
 import java.io.ByteArrayInputStream;
@@ -160,7 +161,7 @@ public final class HfTokenizer implements AutoCloseable {
                     new ByteArrayInputStream(json.getBytes(StandardCharsets.UTF_8)),
                     Map.of("truncation", "false", "padding", "false", "addSpecialTokens", "true"));
         } catch (IOException | RuntimeException e) {
-            throw ModelFormatException.of(file, "rejected by the tokenizers library: " + oneLine(e), e);
+            throw ModelFormatException.of(file, "rejected by the tokenizers library: " + Messages.oneLine(e), e);
         }
         return new HfTokenizer(file, djl, vocab.size(), bos, eos, pad, addBos, addEos);
     }
@@ -183,7 +184,7 @@ public final class HfTokenizer implements AutoCloseable {
             enc = djl.encode(text, addSpecialTokens && !manual, false);
         } catch (RuntimeException e) {
             // e.g. a BPE model without unk_token meeting an unknown symbol: a defect of the file, found only now
-            throw ModelFormatException.of(file, "the tokenizers library cannot encode with this tokenizer: " + oneLine(e), e);
+            throw ModelFormatException.of(file, "the tokenizers library cannot encode with this tokenizer: " + Messages.oneLine(e), e);
         }
         long[] ids = enc.getIds();
         int before = addSpecialTokens && manual && addBos ? 1 : 0;
@@ -224,7 +225,7 @@ public final class HfTokenizer implements AutoCloseable {
         try {
             return djl.decode(l, skipSpecialTokens);
         } catch (RuntimeException e) {
-            throw ModelFormatException.of(file, "the tokenizers library cannot decode with this tokenizer: " + oneLine(e), e);
+            throw ModelFormatException.of(file, "the tokenizers library cannot decode with this tokenizer: " + Messages.oneLine(e), e);
         }
     }
 
@@ -277,7 +278,7 @@ public final class HfTokenizer implements AutoCloseable {
             }
             throw ModelFormatException.of(file, "no such file", e);
         } catch (IOException e) {
-            throw ModelFormatException.of(file, "cannot read: " + oneLine(e), e);
+            throw ModelFormatException.of(file, "cannot read: " + Messages.oneLine(e), e);
         }
     }
 
@@ -291,7 +292,7 @@ public final class HfTokenizer implements AutoCloseable {
         } catch (JsonProcessingException e) {
             String where = e.getLocation() == null ? ""
                     : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
-            throw ModelFormatException.of(file, "not valid JSON" + where + ": " + oneLine(e.getOriginalMessage()),
+            throw ModelFormatException.of(file, "not valid JSON" + where + ": " + Messages.oneLine(e.getOriginalMessage(), Messages.MAX_WRAPPED),
                     e);
         }
     }
@@ -331,7 +332,7 @@ public final class HfTokenizer implements AutoCloseable {
             return v.get("content").textValue();
         }
         throw ModelFormatException.of(file, name + " must be a string or an object with \"content\", got "
-                + oneLine(v.toString()));
+                + Messages.oneLine(v.toString(), Messages.MAX_WRAPPED));
     }
 
     private static Integer special(Vocab vocab, String name, Path configFile, JsonNode config, Path mapFile,
@@ -472,19 +473,6 @@ public final class HfTokenizer implements AutoCloseable {
         return name == null ? null : vocab.id(name);
     }
 
-    static String oneLine(Throwable e) {
-        String msg = e.getMessage();
-        if (msg == null && e.getCause() != null) {
-            msg = e.getCause().getMessage();
-        }
-        return oneLine(msg == null ? e.getClass().getSimpleName() : msg);
-    }
-
-    static String oneLine(String s) {
-        String flat = s.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
-        return flat.length() > 300 ? flat.substring(0, 300) + "..." : flat;
-    }
-
     /** Token text to id over the model vocabulary and the added tokens. */
     private static final class Vocab {
         final Path file;
@@ -508,7 +496,7 @@ public final class HfTokenizer implements AutoCloseable {
                 for (Iterator<Map.Entry<String, JsonNode>> it = vocab.fields(); it.hasNext(); ) {
                     JsonNode id = it.next().getValue();
                     if (!id.canConvertToLong() || id.longValue() < 0) {
-                        throw ModelFormatException.of(file, "model.vocab has a bad id " + oneLine(id.toString()));
+                        throw ModelFormatException.of(file, "model.vocab has a bad id " + Messages.oneLine(id.toString(), Messages.MAX_WRAPPED));
                     }
                     max = Math.max(max, id.longValue());
                 }
@@ -521,7 +509,7 @@ public final class HfTokenizer implements AutoCloseable {
             for (JsonNode t : added) {
                 JsonNode id = t.get("id");
                 if (id == null || !id.canConvertToLong() || id.longValue() < 0 || !t.path("content").isTextual()) {
-                    throw ModelFormatException.of(file, "added_tokens has a bad entry " + oneLine(t.toString()));
+                    throw ModelFormatException.of(file, "added_tokens has a bad entry " + Messages.oneLine(t.toString(), Messages.MAX_WRAPPED));
                 }
                 max = Math.max(max, id.longValue());
             }

@@ -8,6 +8,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.silora.hf.ModelFormatException;
 import org.silora.hf.config.ModelConfig;
+import org.silora.hf.model.CausalLm;
 import org.silora.hf.safetensors.DType;
 import org.silora.hf.safetensors.SafetensorsCheckpoint;
 import org.silora.hf.testing.ReferenceForward;

@@ -4,6 +4,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.silora.hf.config.ModelConfig;
+import org.silora.hf.model.CausalLm;
 import org.silora.hf.testing.ReferenceForward;
 import org.silora.hf.testing.TinyModels;
 

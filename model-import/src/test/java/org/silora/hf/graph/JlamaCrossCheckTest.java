@@ -11,6 +11,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.silora.hf.config.LlamaConfig;
 import org.silora.hf.config.RopeScaling;
+import org.silora.hf.model.CausalLm;
 import org.silora.hf.safetensors.DType;
 import org.silora.hf.testing.TinyModels;
 import org.silora.hf.tokenizer.BpeTrainer;

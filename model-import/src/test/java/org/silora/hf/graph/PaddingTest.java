@@ -3,6 +3,7 @@ package org.silora.hf.graph;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.silora.hf.config.ModelConfig;
+import org.silora.hf.model.CausalLm;
 import org.silora.hf.testing.TinyModels;
 
 import java.util.Random;

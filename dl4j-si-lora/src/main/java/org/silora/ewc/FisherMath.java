@@ -1,11 +1,11 @@
-package org.silora.si;
+package org.silora.ewc;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * The diagonal-Fisher estimate used by the EWC baseline on the DL4J path: the running mean of squared task-loss
- * gradients, {@code F_n = F_{n−1} + (g_n² − F_{n−1}) / n}. Kept beside {@link SiMath} so both regularizers' math
- * lives in one package.
+ * gradients, {@code F_n = F_{n−1} + (g_n² − F_{n−1}) / n}. It lives with the rest of EWC (the per-sample
+ * {@link FisherEstimator} of the LoRA path and its {@link FisherInformation}), so EWC is one package and SI another.
  *
  * <pre>{@code
  * FisherMath.accumulate(fisher, grad.dup(), ++n);    // after every gradient calculation

@@ -1,4 +1,4 @@
-package org.silora.hf.graph;
+package org.silora.hf.model;
 
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -8,8 +8,14 @@ import org.silora.hf.config.GptjConfig;
 import org.silora.hf.config.LlamaConfig;
 import org.silora.hf.config.ModelConfig;
 import org.silora.hf.config.ModelConfigs;
-import org.silora.hf.gptj.GptjGraphBuilder;
-import org.silora.hf.llama.LlamaGraphBuilder;
+import org.silora.hf.gptj.GptjGraph;
+import org.silora.hf.graph.BaseWeights;
+import org.silora.hf.graph.CausalLmGraph;
+import org.silora.hf.graph.DecoderFamily;
+import org.silora.hf.graph.DecoderInputs;
+import org.silora.hf.graph.LinearFactory;
+import org.silora.hf.graph.Weights;
+import org.silora.hf.llama.LlamaGraph;
 import org.silora.hf.safetensors.SafetensorsCheckpoint;
 
 import java.nio.file.Path;
@@ -29,6 +35,10 @@ import java.util.Set;
  * Padding: pass an attention mask (1 = token, 0 = padding) and padded keys are masked out; positions count
  * only real tokens, as Hugging Face's {@code generate} does, so left- and right-padded rows both give the same
  * logits at their real tokens as the unpadded sequence.
+ *
+ * <p>The graph is built by the config's family ({@link LlamaGraph}, {@link GptjGraph}); this class is the one place
+ * that maps a config to its family, so the family packages depend on {@code org.silora.hf.graph} and nothing there
+ * depends back on them.
  */
 public final class CausalLm implements AutoCloseable {
 
@@ -53,7 +63,7 @@ public final class CausalLm implements AutoCloseable {
     public static ModelConfig validate(Path dir) {
         ModelConfig config = ModelConfigs.load(dir);
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
-            builder(config, checkpointWeights(ckpt), LinearFactory.BASE).checkTensors();
+            checkpointWeights(ckpt).require(family(config).tensorShapes(), config.architecture());
         }
         return config;
     }
@@ -119,10 +129,8 @@ public final class CausalLm implements AutoCloseable {
     /** As {@link #build(ModelConfig, Weights, LinearFactory, boolean)}, base weights held as {@code storage}. */
     public static CausalLm build(ModelConfig config, Weights weights, LinearFactory linearFactory, boolean trainable,
                                  DataType storage) {
-        if (trainable && storage != DataType.FLOAT) {
-            throw new IllegalArgumentException("trainable base weights must be FLOAT, not " + storage);
-        }
-        return new CausalLm(builder(config, weights, linearFactory).trainable(trainable).storage(storage).build());
+        BaseWeights base = new BaseWeights(weights, linearFactory, trainable, storage);
+        return new CausalLm(family(config).build(base));
     }
 
     /**
@@ -135,12 +143,13 @@ public final class CausalLm implements AutoCloseable {
      * }</pre>
      */
     public static Map<String, long[]> tensorShapes(ModelConfig config) {
-        return java.util.Collections.unmodifiableMap(builder(config, null, LinearFactory.BASE).expectedTensors());
+        return java.util.Collections.unmodifiableMap(family(config).tensorShapes());
     }
 
-    private static DecoderGraphBuilder builder(ModelConfig config, Weights weights, LinearFactory linearFactory) {
-        if (config instanceof LlamaConfig c) return new LlamaGraphBuilder(c, weights, linearFactory);
-        if (config instanceof GptjConfig c) return new GptjGraphBuilder(c, weights, linearFactory);
+    /** The family that builds graphs of {@code config}: the one place a config is mapped to its family. */
+    private static DecoderFamily family(ModelConfig config) {
+        if (config instanceof LlamaConfig c) return new LlamaGraph(c);
+        if (config instanceof GptjConfig c) return new GptjGraph(c);
         throw new IllegalArgumentException("unsupported config " + config.getClass().getSimpleName());
     }
 
@@ -176,7 +185,10 @@ public final class CausalLm implements AutoCloseable {
         closeSessions(graph.sd());
     }
 
-    /** Frees the working arrays that training passes ({@link GradientPass}) keep for the next step. */
+    /**
+     * Frees the working arrays that training passes (dl4j-si-lora's {@code org.silora.step.GradientPass}) keep for the
+     * next step.
+     */
     public void releaseTrainingMemory() {
         SameDiff grad = graph.sd().getFunction("grad");
         if (grad != null) closeSessions(grad);
@@ -196,7 +208,7 @@ public final class CausalLm implements AutoCloseable {
 
     /** Logits {@code [B, T, vocab]}; {@code mask} (1 = token, 0 = padding) may be {@code null}. */
     public INDArray logits(int[][] ids, int[][] mask) {
-        return output(placeholders(ids, mask), DecoderGraphBuilder.LOGITS).get(DecoderGraphBuilder.LOGITS);
+        return output(placeholders(ids, mask), DecoderInputs.LOGITS).get(DecoderInputs.LOGITS);
     }
 
     /**
@@ -205,7 +217,7 @@ public final class CausalLm implements AutoCloseable {
      * after the first batch and holds no more than one pass's arrays; {@link #close()} frees them.
      *
      * <pre>{@code
-     * Map<String, INDArray> out = lm.output(lm.placeholders(ids, null), DecoderGraphBuilder.LOGITS);
+     * Map<String, INDArray> out = lm.output(lm.placeholders(ids, null), DecoderInputs.LOGITS);
      * }</pre>
      */
     public Map<String, INDArray> output(Map<String, INDArray> placeholders, String... names) {
@@ -267,11 +279,11 @@ public final class CausalLm implements AutoCloseable {
         }
         INDArray[] cosSin = graph.rotary().tables(positions);
         Map<String, INDArray> ph = new HashMap<>();
-        ph.put(DecoderGraphBuilder.INPUT_IDS, Nd4j.createFromArray(ids).castTo(DataType.INT));
-        ph.put(DecoderGraphBuilder.ATTENTION_BIAS, Nd4j.create(bias, new long[]{b, 1, t, t}, 'c'));
-        ph.put(DecoderGraphBuilder.ROPE_COS, cosSin[0]);
-        ph.put(DecoderGraphBuilder.ROPE_SIN, cosSin[1]);
-        ph.put(DecoderGraphBuilder.TOKEN_MASK, Nd4j.create(tokenMask, new long[]{b, t}, 'c'));
+        ph.put(DecoderInputs.INPUT_IDS, Nd4j.createFromArray(ids).castTo(DataType.INT));
+        ph.put(DecoderInputs.ATTENTION_BIAS, Nd4j.create(bias, new long[]{b, 1, t, t}, 'c'));
+        ph.put(DecoderInputs.ROPE_COS, cosSin[0]);
+        ph.put(DecoderInputs.ROPE_SIN, cosSin[1]);
+        ph.put(DecoderInputs.TOKEN_MASK, Nd4j.create(tokenMask, new long[]{b, t}, 'c'));
         return ph;
     }
 }

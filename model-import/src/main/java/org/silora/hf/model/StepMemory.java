@@ -1,4 +1,4 @@
-package org.silora.hf.graph;
+package org.silora.hf.model;
 
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.InferenceSession;
@@ -17,9 +17,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A SameDiff session memory manager for repeated steps of the same shapes (training, Fisher batches): every array
- * a step allocates is handed back to a pool when the step ends and reused by the next step, so a steady training
- * loop allocates nothing.
+ * A SameDiff session memory manager for repeated steps of the same shapes (forward passes of {@link CausalLm#output},
+ * training steps, Fisher batches): every array a step allocates is handed back to a pool when the step ends and
+ * reused by the next step, so a steady evaluation or training loop allocates nothing. It lives beside
+ * {@link CausalLm} because the model's own forward passes use it; dl4j-si-lora's training passes use the same class.
  *
  * <p>Why: in M2.1 a gradient session releases only a few percent of its arrays back to the default
  * {@code ArrayCacheMemoryMgr} (measured: ~77 of ~1 500 per step on a d 512 × 8 LLaMA); the rest is left to the

@@ -1,10 +1,11 @@
-package org.silora.hf.graph;
+package org.silora.step;
 
 import org.nd4j.autodiff.listeners.Listener;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.api.OutAndGrad;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.silora.hf.model.StepMemory;
 
 import java.util.ArrayList;
 import java.util.Collection;
