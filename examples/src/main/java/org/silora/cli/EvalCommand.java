@@ -32,8 +32,8 @@ import java.util.concurrent.Callable;
         description = "Multiple-choice accuracy (sciq, piqa, medmcqa; scored as lm-evaluation-harness) or perplexity (ppl) of a model, optionally with an adapter.")
 final class EvalCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "base Hugging Face model folder")
-    Path model;
+    @Mixin
+    ModelOption modelOption;
 
     @Option(names = "--adapter", paramLabel = "DIR", description = "peft LoRA adapter to apply")
     Path adapter;
@@ -85,7 +85,7 @@ final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--task must be sciq, piqa, medmcqa or ppl, got " + task);
         }
         if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be >= 1");
-        model = MemoryOptions.model(model);
+        Path model = modelOption.folder();
         if (limit < 0) throw new IllegalArgumentException("--limit must be >= 0");
         McDataset ds = null;
         List<String> docs = null;
@@ -105,7 +105,7 @@ final class EvalCommand implements Callable<Integer> {
             ds = ds.limit(limit);
             if (!ds.note().isEmpty()) System.err.println("eval " + t + ": " + ds.note());
         }
-        ModelConfig cfg = MemoryOptions.config(model);
+        ModelConfig cfg = modelOption.config();
         ObjectMapper om = new ObjectMapper();
         ObjectNode o = om.createObjectNode();
         o.put("task", t);

@@ -28,11 +28,11 @@ import java.util.stream.Stream;
         description = "EWC-LoRA: per-sample empirical Fisher (mean of squared per-sample gradients) of every base linear weight except lm_head, over N samples of general text; writes safetensors.")
 final class FisherCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "base Hugging Face model folder")
-    Path model;
+    @Mixin
+    ModelOption modelOption;
 
-    @Option(names = "--data", required = true, paramLabel = "FILE", description = "general text: the Pile's .jsonl.zst (streamed), .jsonl with \"text\", or plain text")
-    Path data;
+    @Mixin
+    TextDataOption dataOption;
 
     @Option(names = "--out", required = true, paramLabel = "FILE", description = "the Fisher file (safetensors, written atomically)")
     Path out;
@@ -63,7 +63,8 @@ final class FisherCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--dtype must be F32, F16 or BF16, got " + dtype);
         }
         if (dt != DType.F32 && dt != DType.F16 && dt != DType.BF16) throw new IllegalArgumentException("--dtype must be F32, F16 or BF16, got " + dtype);
-        model = MemoryOptions.model(model);
+        Path model = modelOption.folder();
+        Path data = dataOption.file;
         String fingerprint = ModelFingerprint.of(model);
         List<int[]> rows = new ArrayList<>();
         try (HfTokenizer tok = HfTokenizer.load(model); Stream<String> docs = TextDocuments.documents(data)) {
@@ -81,7 +82,7 @@ final class FisherCommand implements Callable<Integer> {
         if (rows.isEmpty()) throw new IllegalArgumentException(data + ": too little text for one sample");
         if (rows.size() > samples) rows = rows.subList(0, samples);
         if (rows.size() < samples) System.err.println("fisher: the data gives " + rows.size() + " samples of " + seqLen + " tokens, fewer than --samples " + samples);
-        memory.training(MemoryPlanner.fisher(MemoryOptions.config(model), Math.min(batchSize, rows.size()), seqLen, memory.budget()));
+        memory.training(MemoryPlanner.fisher(modelOption.config(), Math.min(batchSize, rows.size()), seqLen, memory.budget()));
         FisherEstimator est = FisherEstimator.of(model);
         memory.report();
         FisherInformation f;

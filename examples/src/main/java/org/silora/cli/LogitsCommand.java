@@ -27,8 +27,8 @@ import java.util.concurrent.Callable;
         description = "Forward pass of an imported checkpoint; prints {\"ids\":[...],\"logits\":[[...],...]} (one row per position, full vocabulary).")
 final class LogitsCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model folder (config.json, *.safetensors), hub-cache snapshot, or hub id in the local cache")
-    Path model;
+    @Mixin
+    ModelOption modelOption;
 
     @Option(names = "--adapter", paramLabel = "DIR", description = "peft LoRA adapter folder to apply without merging")
     Path adapter;
@@ -49,7 +49,7 @@ final class LogitsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        model = MemoryOptions.model(model);
+        Path model = modelOption.folder();
         int[] ids = input.ids;
         if (ids == null) {
             try (HfTokenizer tok = HfTokenizer.load(model)) {
@@ -57,7 +57,7 @@ final class LogitsCommand implements Callable<Integer> {
             }
         }
         if (ids.length == 0) throw new IllegalArgumentException("no tokens to run");
-        ModelConfig cfg = MemoryOptions.config(model);
+        ModelConfig cfg = modelOption.config();
         for (int id : ids) {
             if (id < 0 || id >= cfg.vocabSize()) {
                 throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, " + cfg.vocabSize() + ")");

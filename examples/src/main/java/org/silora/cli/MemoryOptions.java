@@ -1,8 +1,6 @@
 package org.silora.cli;
 
 import org.nd4j.linalg.api.buffer.DataType;
-import org.silora.hf.ModelLocation;
-import org.silora.hf.config.ModelConfig;
 import org.silora.hf.safetensors.DType;
 import org.silora.hf.safetensors.SafetensorsCheckpoint;
 import org.silora.memory.MachineMemory;
@@ -21,7 +19,7 @@ import java.util.function.Function;
 final class MemoryOptions {
 
     @Option(names = "--max-memory", paramLabel = "SIZE",
-            description = "memory the run may use, e.g. 16g (default: the machine's memory less 5 %, at least 1 GiB)")
+            description = "memory the run may use, e.g. 16g (default: the machine's memory less 5 %%, at least 1 GiB)")
     String maxMemory;
 
     @Option(names = "--weights-dtype", defaultValue = "auto", paramLabel = "TYPE",
@@ -111,15 +109,5 @@ final class MemoryOptions {
         try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(model)) {
             return ck.dominantDtype();
         }
-    }
-
-    /** The model folder of {@code --model}: a folder, a hub-cache snapshot, or a hub id found in the local cache. */
-    static Path model(Path given) {
-        return ModelLocation.resolve(given.toString());
-    }
-
-    /** The config of a resolved model folder, after checking its checkpoint headers and tensor shapes. */
-    static ModelConfig config(Path model) {
-        return org.silora.hf.model.CausalLm.validate(model);
     }
 }

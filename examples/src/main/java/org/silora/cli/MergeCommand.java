@@ -7,6 +7,7 @@ import org.silora.io.MergedCheckpoints;
 import org.silora.io.PeftAdapters;
 import org.silora.lora.LoraConfig;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -18,25 +19,26 @@ import java.util.concurrent.Callable;
         description = "Write the merged model (W0 + s*B*A folded in) as a Hugging Face checkpoint: config, safetensors, tokenizer files.")
 final class MergeCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "base Hugging Face model folder")
-    Path model;
+    @Mixin
+    ModelOption modelOption;
 
     @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "peft LoRA adapter folder")
     Path adapter;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder (created)")
-    Path out;
+    @Mixin
+    OutFolder outOption;
 
     @Option(names = "--dtype", paramLabel = "F32|F16|BF16", description = "storage type of the written tensors (default: each base tensor's own)")
     DType dtype;
 
     @Override
     public Integer call() throws Exception {
-        if (out.toAbsolutePath().normalize().equals(model.toAbsolutePath().normalize())) {
+        Path out = outOption.checked();   // a file named by --out is refused before the adapter is read
+        if (out.toAbsolutePath().normalize().equals(modelOption.given.toAbsolutePath().normalize())) {
             throw new IllegalArgumentException("--out must differ from --model (the base checkpoint is read while writing)");
         }
         long t0 = System.nanoTime();
-        model = MemoryOptions.model(model);
+        Path model = modelOption.folder();
         // tensor by tensor from the adapter's factors: the base model is never built, so any size merges
         LoraConfig config = PeftAdapters.readConfig(adapter);
         var factors = PeftAdapters.readFactors(adapter);

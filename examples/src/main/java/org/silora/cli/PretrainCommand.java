@@ -14,9 +14,10 @@ import org.silora.hf.tokenizer.BpeTrainer;
 import org.silora.hf.tokenizer.HfTokenizer;
 import org.silora.io.TextDocuments;
 import org.silora.lora.LoraTrainer;
-import org.silora.lora.TrainingOptions;
 import org.silora.lora.TrainingResult;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -32,20 +33,21 @@ import java.util.concurrent.Callable;
  * general text and writes a Hugging Face checkpoint (how the shipped tiny models were made).
  */
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
-        description = "Train a BPE tokenizer and a small LLaMA/GPT-J model from scratch on general text; writes a Hugging Face checkpoint.")
+        description = "Train a BPE tokenizer and a small LLaMA/GPT-J model from scratch on general text; writes a Hugging Face checkpoint.",
+        defaultValueProvider = PretrainCommand.Defaults.class)
 final class PretrainCommand implements Callable<Integer> {
 
     @Option(names = "--arch", required = true, description = "llama or gptj")
     String arch;
 
-    @Option(names = "--data", required = true, paramLabel = "FILE", description = "training text (.jsonl with \"text\", or plain text)")
-    Path data;
+    @Mixin
+    TextDataOption dataOption;
 
     @Option(names = "--heldout", required = true, paramLabel = "FILE", description = "held-out text for perplexity")
     Path heldout;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output model folder")
-    Path out;
+    @Mixin
+    OutFolder outOption;
 
     @Option(names = "--vocab", defaultValue = "4096") int vocab;
     @Option(names = "--hidden", defaultValue = "192") int hidden;
@@ -54,24 +56,29 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--kv-heads", defaultValue = "2", description = "LLaMA only (GQA)") int kvHeads;
     @Option(names = "--intermediate", defaultValue = "512") int intermediate;
     @Option(names = "--rotary-dim", defaultValue = "16", description = "GPT-J only") int rotaryDim;
-    @Option(names = "--seq-len", defaultValue = "128") int seqLen;
-    @Option(names = "--epochs", defaultValue = "1") int epochs;
-    @Option(names = "--lr", defaultValue = "2e-3") double lr;
-    @Option(names = "--batch-size", defaultValue = "16") int batchSize;
-    @Option(names = "--max-rows", defaultValue = "0") int maxRows;
     @Option(names = "--dtype", defaultValue = "BF16") DType dtype;
-    @Option(names = "--seed", defaultValue = "42") long seed;
 
-    @Option(names = "--checkpoint-every", defaultValue = "0", paramLabel = "N",
-            description = "save all weights, Adam moments and the data position into OUT/checkpoint every N steps (0: never)")
-    int checkpointEvery;
+    @Mixin
+    TrainOptions train;
 
-    @Option(names = "--resume", description = "continue from OUT/checkpoint (same data, options and seed as the killed run)")
-    boolean resume;
+    /** Pretraining's own defaults for the shared training options: one epoch, a higher learning rate, 16 rows. */
+    static final class Defaults implements CommandLine.IDefaultValueProvider {
+        @Override
+        public String defaultValue(CommandLine.Model.ArgSpec arg) {
+            if (!(arg instanceof CommandLine.Model.OptionSpec o)) return null;
+            return switch (o.longestName()) {
+                case "--epochs" -> "1";
+                case "--lr" -> "2e-3";
+                case "--batch-size" -> "16";
+                default -> null;
+            };
+        }
+    }
 
     @Override
     public Integer call() throws Exception {
-        TrainOptions.checkOutFolder(out);
+        Path out = outOption.checked();
+        Path data = dataOption.file;
         boolean llama = switch (arch.toLowerCase(Locale.ROOT)) {
             case "llama" -> true;
             case "gptj" -> false;
@@ -88,37 +95,34 @@ final class PretrainCommand implements Callable<Integer> {
         Map<String, Integer> ids = new LinkedHashMap<>();
         try (HfTokenizer tok = HfTokenizer.load(out)) {
             vocabSize = tok.vocabSize();
-            rows = TextDocuments.windows(docs, tok, seqLen);
-            heldRows = TextDocuments.windows(held, tok, seqLen);
+            rows = TextDocuments.windows(docs, tok, train.seqLen);
+            heldRows = TextDocuments.windows(held, tok, train.seqLen);
             tok.bosId().ifPresent(i -> ids.put("bos_token_id", i));
             tok.eosId().ifPresent(i -> ids.put("eos_token_id", i));
         }
-        if (maxRows > 0 && rows.size() > maxRows) rows = rows.subList(0, maxRows);
+        if (train.maxRows > 0 && rows.size() > train.maxRows) rows = rows.subList(0, train.maxRows);
         ModelConfig cfg = llama
                 ? new LlamaConfig(vocabSize, hidden, intermediate, layers, heads, kvHeads, hidden / heads, 1e-5, 10000.0,
-                null, Math.max(2048, seqLen), true, false, false)
-                : new GptjConfig(vocabSize, hidden, intermediate, layers, heads, rotaryDim, 1e-5, Math.max(2048, seqLen), false);
-        Map<String, INDArray> init = Pretraining.initialWeights(cfg, seed);
+                null, Math.max(2048, train.seqLen), true, false, false)
+                : new GptjConfig(vocabSize, hidden, intermediate, layers, heads, rotaryDim, 1e-5, Math.max(2048, train.seqLen), false);
+        Map<String, INDArray> init = Pretraining.initialWeights(cfg, train.seed);
         CausalLm lm = Pretraining.trainableModel(cfg, init);
         double unigram = Pretraining.unigramPerplexity(rows, heldRows, vocabSize);
         System.err.printf(Locale.ROOT, "pretrain %s: %d rows of %d tokens, %d parameters, held-out unigram PPL %.1f%n",
-                arch, rows.size(), seqLen, Pretraining.variables(lm).stream()
+                arch, rows.size(), train.seqLen, Pretraining.variables(lm).stream()
                         .mapToLong(n -> lm.sameDiff().getArrForVarName(n).length()).sum(), unigram);
-        TrainingOptions opts = TrainingOptions.builder().learningRate(lr).batchSize(batchSize).epochs(epochs).seed(seed).build();
-        LoraTrainer trainer = LoraTrainer.forVariables(lm, Pretraining.variables(lm), opts);
-        Path checkpoint = out.resolve("checkpoint");
-        if (resume) trainer.resume(checkpoint);
-        if (checkpointEvery > 0) trainer.checkpointEvery(checkpoint, checkpointEvery, Map.of("command", "pretrain"));
+        LoraTrainer trainer = LoraTrainer.forVariables(lm, Pretraining.variables(lm), train.builder().build());
+        train.checkpointing(trainer, out, () -> Map.of("command", "pretrain"));
         TrainingResult r;
         try (ProgressBar bar = new ProgressBar("pretrain", 0)) {
             r = trainer.train(rows, (s, total, loss) -> bar.update(s, total, String.format(Locale.ROOT, "loss %.3f", loss)));
         }
-        double heldPpl = Math.exp(LoraTrainer.meanLoss(lm, heldRows, batchSize));
+        double heldPpl = Math.exp(LoraTrainer.meanLoss(lm, heldRows, train.batchSize));
         Map<String, String> meta = new LinkedHashMap<>();
-        meta.put("silora.pretrained_on", data.getFileName() + " (" + rows.size() + " rows x " + (seqLen + 1) + " tokens, " + epochs + " epochs)");
+        meta.put("silora.pretrained_on", data.getFileName() + " (" + rows.size() + " rows x " + (train.seqLen + 1) + " tokens, " + train.epochs + " epochs)");
         meta.put("silora.heldout_ppl", String.format(Locale.ROOT, "%.2f", heldPpl));
         meta.put("silora.unigram_ppl", String.format(Locale.ROOT, "%.2f", unigram));
-        meta.put("silora.seed", Long.toString(seed));
+        meta.put("silora.seed", Long.toString(train.seed));
         Pretraining.save(lm, cfg, out, dtype, meta, ids);
         TrainOptions.dropCheckpoint(out);
 

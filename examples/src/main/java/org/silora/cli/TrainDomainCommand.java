@@ -32,8 +32,8 @@ import java.util.concurrent.Callable;
         description = "Phase mu: LoRA on domain data with --method lora|rslora|si|si-no-layer|ewc; writes the peft adapter into --out.")
 final class TrainDomainCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "base Hugging Face model folder, hub-cache snapshot, or hub id in the local cache")
-    Path model;
+    @Mixin
+    ModelOption modelOption;
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -63,11 +63,11 @@ final class TrainDomainCommand implements Callable<Integer> {
     @Option(names = "--tau", description = "recompute the layer weights with this temperature (number or auto) instead of the file's")
     String tau;
 
-    @Option(names = "--data", required = true, paramLabel = "FILE", description = "domain text: .jsonl with a \"text\" field, or plain text")
-    Path data;
+    @Mixin
+    TextDataOption dataOption;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder (created)")
-    Path out;
+    @Mixin
+    OutFolder outOption;
 
     @Mixin
     LoraOptions lora;
@@ -76,12 +76,15 @@ final class TrainDomainCommand implements Callable<Integer> {
     TrainOptions train;
 
     @Mixin
+    StepOptions step;
+
+    @Mixin
     MemoryOptions memory;
 
     @Override
     public Integer call() throws Exception {
-        TrainingOptions.Engine engine = train.engine();   // a bad --engine is refused before any work
-        TrainOptions.checkOutFolder(out);
+        TrainingOptions.Engine engine = step.engine();   // a bad --engine is refused before any work
+        Path out = outOption.checked();
         String m = method.toLowerCase(Locale.ROOT);
         boolean si = m.equals("si") || m.equals("si-no-layer");
         switch (m) {
@@ -110,14 +113,15 @@ final class TrainDomainCommand implements Callable<Integer> {
         }
         if (!(ewcLambda >= 0) || Double.isInfinite(ewcLambda)) throw new IllegalArgumentException("--ewc-lambda must be >= 0, got " + ewcLambda);
 
-        model = MemoryOptions.model(model);
+        Path model = modelOption.folder();
+        Path data = dataOption.file;
         String fingerprint = ModelFingerprint.of(model);
         List<int[]> rows = train.rows(model, data);
         LoraConfig planned = adapter != null ? PeftAdapters.readConfig(adapter)
                 : si ? LoraConfig.builder().targetModules(Importance.modulesIn(importance)).build()
                 : lora.config(model.toString(), m.equals("rslora"));
-        memory.training(MemoryPlanner.training(MemoryOptions.config(model), planned, train.batchSize, train.longestRow(rows),
-                train.gradAccum, si || ewc ? MemoryPlanner.Extra.PENALTY : MemoryPlanner.Extra.NONE, "train-domain",
+        memory.training(MemoryPlanner.training(modelOption.config(), planned, train.batchSize, train.longestRow(rows),
+                step.gradAccum, si || ewc ? MemoryPlanner.Extra.PENALTY : MemoryPlanner.Extra.NONE, "train-domain",
                 memory.budget(), engine));
         FisherInformation fim = ewc ? FisherInformation.load(fisher) : null;
         Importance imp = null;
@@ -147,7 +151,7 @@ final class TrainDomainCommand implements Callable<Integer> {
         }
         if (m.equals("lora") && lm.config().useRslora()) m = "rslora";   // --method lora --use-rslora is rsLoRA: say so
         memory.report();
-        LoraTrainer trainer = new LoraTrainer(lm, train.options());
+        LoraTrainer trainer = new LoraTrainer(lm, step.options(train));
         if (si) {
             imp.checkFits(lm, fingerprint, importance);
             trainer.setPenalty(QuadraticPenalty.si(lm, imp, phi));

@@ -34,14 +34,14 @@ import java.util.concurrent.Callable;
         description = "Phase nu: LoRA on general text with SI importance recording; writes the peft adapter and importance.safetensors into --out.")
 final class TrainGeneralCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "base Hugging Face model folder, hub-cache snapshot, or hub id in the local cache")
-    Path model;
+    @Mixin
+    ModelOption modelOption;
 
-    @Option(names = "--data", required = true, paramLabel = "FILE", description = "general text: .jsonl with a \"text\" field, or plain text")
-    Path data;
+    @Mixin
+    TextDataOption dataOption;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder (created)")
-    Path out;
+    @Mixin
+    OutFolder outOption;
 
     @Option(names = "--si-mode", defaultValue = "paper", description = "paper (Eq. 13) or exact (dL/dW) (default ${DEFAULT-VALUE})")
     String siMode;
@@ -68,12 +68,15 @@ final class TrainGeneralCommand implements Callable<Integer> {
     TrainOptions train;
 
     @Mixin
+    StepOptions step;
+
+    @Mixin
     MemoryOptions memory;
 
     @Override
     public Integer call() throws Exception {
-        TrainingOptions.Engine engine = train.engine();   // a bad --engine is refused before any work
-        TrainOptions.checkOutFolder(out);
+        TrainingOptions.Engine engine = step.engine();   // a bad --engine is refused before any work
+        Path out = outOption.checked();
         SiMode mode = switch (siMode.toLowerCase(Locale.ROOT)) {
             case "paper" -> SiMode.PAPER;
             case "exact" -> SiMode.EXACT;
@@ -84,17 +87,18 @@ final class TrainGeneralCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--si-recipe authors fixes xi (1e-9) and tau (1e8); drop --xi/--tau or use --si-recipe spec");
         }
         LayerWeighting weighting = recipe.weighting(LayerWeighting.parse(tau == null ? "auto" : tau));
-        model = MemoryOptions.model(model);
+        Path model = modelOption.folder();
+        Path data = dataOption.file;
         List<int[]> rows = train.rows(model, data);
         String fingerprint = ModelFingerprint.of(model);
         LoraConfig cfg = lora.config(model.toString(), false);
-        memory.training(MemoryPlanner.training(MemoryOptions.config(model), cfg, train.batchSize, train.longestRow(rows),
-                train.gradAccum, MemoryPlanner.si(mode), "train-general", memory.budget(), engine));
+        memory.training(MemoryPlanner.training(modelOption.config(), cfg, train.batchSize, train.longestRow(rows),
+                step.gradAccum, MemoryPlanner.si(mode), "train-general", memory.budget(), engine));
         long load0 = System.nanoTime();
         LoraModel lm = LoraModel.create(model, cfg, train.seed);
         double loadSeconds = (System.nanoTime() - load0) / 1e9;
         memory.report();
-        LoraTrainer trainer = new LoraTrainer(lm, train.options());
+        LoraTrainer trainer = new LoraTrainer(lm, step.options(train));
         SiRecorder.Builder sb = SiRecorder.builder(lm).mode(mode).recipe(recipe);
         if (xi != null) sb.xi(xi);
         SiRecorder si = sb.build();

@@ -2,13 +2,22 @@ package org.silora.cli;
 
 import org.silora.hf.tokenizer.HfTokenizer;
 import org.silora.io.TextDocuments;
+import org.silora.lora.LoraTrainer;
 import org.silora.lora.TrainingOptions;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
 
-/** Optimiser and data options shared by the training commands; defaults from the paper. */
+/**
+ * Options of every command that trains on text rows (train-general, train-domain, pretrain): epochs, learning rate,
+ * batch, rows, seed and checkpoints; defaults from the paper (pretrain brings its own through its default provider).
+ */
 final class TrainOptions {
 
     @Option(names = "--epochs", defaultValue = "5", description = "passes over the data (default ${DEFAULT-VALUE})")
@@ -20,51 +29,47 @@ final class TrainOptions {
     @Option(names = "--batch-size", defaultValue = "20", description = "rows per batch (default ${DEFAULT-VALUE})")
     int batchSize;
 
-    @Option(names = "--grad-accum", defaultValue = "1", description = "batches per optimizer step (default ${DEFAULT-VALUE})")
-    int gradAccum;
-
     @Option(names = "--seq-len", defaultValue = "128", description = "tokens per training row (default ${DEFAULT-VALUE})")
     int seqLen;
 
     @Option(names = "--max-rows", defaultValue = "0", description = "use at most this many rows (0: all)")
     int maxRows;
 
-    @Option(names = "--seed", defaultValue = "42", description = "seed of the data order and of A's init (default ${DEFAULT-VALUE})")
+    @Option(names = "--seed", defaultValue = "42",
+            description = "seed of the data order and of the initial weights (LoRA: A's init) (default ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--engine", defaultValue = "auto", paramLabel = "ENGINE",
-            description = "what computes a step: auto (the direct step for LLaMA and GPT-J in F32 on the CPU), direct, "
-                    + "or samediff (SameDiff's gradient pass over the graph; equal within float rounding, about 2-4x slower)")
-    String engine;
-
-    @Option(names = "--skip-nonfinite", description = "skip steps whose loss or gradients are NaN/Inf instead of stopping")
-    boolean skipNonFinite;
-
     @Option(names = "--checkpoint-every", defaultValue = "0", paramLabel = "N",
-            description = "save the whole training state into OUT/checkpoint every N optimizer steps (0: never)")
+            description = "save the whole training state (trained weights, Adam moments, data position) into OUT/checkpoint "
+                    + "every N optimizer steps (0: never)")
     int checkpointEvery;
 
     @Option(names = "--resume", description = "continue from OUT/checkpoint (same data, options and seed as the killed run)")
     boolean resume;
 
+    /** The optimiser settings these options give; {@link StepOptions} adds how each step is computed. */
+    TrainingOptions.Builder builder() {
+        return TrainingOptions.builder().epochs(epochs).learningRate(lr).batchSize(batchSize).seed(seed);
+    }
+
     /**
      * Resumes and/or turns on checkpointing as asked; returns the info stored with the checkpoint (or {@code info}
      * for a fresh run).
      */
-    java.util.Map<String, String> checkpointing(org.silora.lora.LoraTrainer trainer, Path out, java.util.function.Supplier<java.util.Map<String, String>> info) {
+    Map<String, String> checkpointing(LoraTrainer trainer, Path out, Supplier<Map<String, String>> info) {
         Path dir = out.resolve("checkpoint");
-        java.util.Map<String, String> i = resume ? trainer.resume(dir) : info.get();
+        Map<String, String> i = resume ? trainer.resume(dir) : info.get();
         if (checkpointEvery > 0) trainer.checkpointEvery(dir, checkpointEvery, i);
         return i;
     }
 
     /** After the outputs are written: the checkpoint has served its purpose. */
-    static void dropCheckpoint(Path out) throws java.io.IOException {
+    static void dropCheckpoint(Path out) throws IOException {
         Path dir = out.resolve("checkpoint");
-        java.nio.file.Files.deleteIfExists(dir.resolve("trainer-state.safetensors"));
-        if (java.nio.file.Files.isDirectory(dir)) {
-            try (var s = java.nio.file.Files.list(dir)) {
-                if (s.findAny().isEmpty()) java.nio.file.Files.delete(dir);
+        Files.deleteIfExists(dir.resolve("trainer-state.safetensors"));
+        if (Files.isDirectory(dir)) {
+            try (var s = Files.list(dir)) {
+                if (s.findAny().isEmpty()) Files.delete(dir);
             }
         }
     }
@@ -76,29 +81,9 @@ final class TrainOptions {
         return t;
     }
 
-    TrainingOptions options() {
-        return TrainingOptions.builder().epochs(epochs).learningRate(lr).batchSize(batchSize)
-                .gradientAccumulation(gradAccum).seed(seed).skipNonFinite(skipNonFinite).engine(engine()).build();
-    }
-
-    /**
-     * Refuses an {@code --out} that exists and is not a folder, before any work (a command that found out only when
-     * writing its outputs would have worked for nothing): the training commands, pretrain and the demo.
-     */
+    /** {@link OutFolder#check}, under the name the demo command calls. */
     static void checkOutFolder(Path out) {
-        if (java.nio.file.Files.exists(out) && !java.nio.file.Files.isDirectory(out)) {
-            throw new IllegalArgumentException("--out " + out + " exists and is not a folder");
-        }
-    }
-
-    /** The {@code --engine} value, refused with one line when it names no engine. */
-    TrainingOptions.Engine engine() {
-        return switch (engine.toLowerCase(java.util.Locale.ROOT)) {
-            case "auto" -> TrainingOptions.Engine.AUTO;
-            case "direct" -> TrainingOptions.Engine.DIRECT;
-            case "samediff" -> TrainingOptions.Engine.SAMEDIFF;
-            default -> throw new IllegalArgumentException("--engine must be auto, direct or samediff, not '" + engine + "'");
-        };
+        OutFolder.check(out);
     }
 
     /**
@@ -107,7 +92,7 @@ final class TrainOptions {
      */
     List<int[]> rows(Path model, Path data) {
         List<int[]> rows;
-        try (HfTokenizer tok = HfTokenizer.load(model); java.util.stream.Stream<String> docs = TextDocuments.documents(data)) {
+        try (HfTokenizer tok = HfTokenizer.load(model); Stream<String> docs = TextDocuments.documents(data)) {
             rows = TextDocuments.windows(docs.iterator(), tok, seqLen, maxRows);
         }
         if (rows.isEmpty()) throw new IllegalArgumentException(data + ": too little text for one training row");
