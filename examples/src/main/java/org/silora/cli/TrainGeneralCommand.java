@@ -58,6 +58,13 @@ final class TrainGeneralCommand implements Callable<Integer> {
             + "authors' recipe fixes 1e8)")
     String tau;
 
+    @Option(names = "--importance", paramLabel = "FILE", description = "continue an earlier general phase: start from the adapter held in "
+            + "this importance file and add the new phase's Omega to its own (SPEC 2: several general phases add up; the anchor moves to the new adapter)")
+    Path previous;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--omega-dtype", defaultValue = "F32", description = "storage of Omega: F32, F16 or BF16 (default ${DEFAULT-VALUE})")
     DType omegaDtype;
 
@@ -87,20 +94,40 @@ final class TrainGeneralCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--si-recipe authors fixes xi (1e-9) and tau (1e8); drop --xi/--tau or use --si-recipe spec");
         }
         LayerWeighting weighting = recipe.weighting(LayerWeighting.parse(tau == null ? "auto" : tau));
+        if (previous != null) {
+            for (String o : new String[]{"--r", "--lora-alpha", "--target-modules", "--use-rslora", "--init-lora-weights"}) {
+                if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
+                    throw new IllegalArgumentException(o + " is not used with --importance (the phase continues from the adapter held in it)");
+                }
+            }
+        }
         Path model = modelOption.folder();
         Path data = dataOption.file;
         List<int[]> rows = train.rows(model, data);
         String fingerprint = ModelFingerprint.of(model);
-        LoraConfig cfg = lora.config(model.toString(), false);
+        Importance earlier = null;
+        if (previous != null) {
+            earlier = Importance.load(previous);
+            earlier.checkBase(fingerprint, previous);
+            String recorded = earlier.metadata().getOrDefault("recipe", "spec");
+            if (!recorded.equals(recipe.id())) {
+                throw new IllegalArgumentException(previous + ": recorded with SI recipe " + recorded + ", this phase uses " + recipe.id()
+                        + " (Omega of different recipes does not add up)");
+            }
+        }
+        LoraConfig cfg = earlier != null ? LoraConfig.builder().targetModules(Importance.modulesIn(previous)).build()
+                : lora.config(model.toString(), false);
         memory.training(MemoryPlanner.training(modelOption.config(), cfg, train.batchSize, train.longestRow(rows),
                 step.gradAccum, MemoryPlanner.si(mode), "train-general", memory.budget(), engine));
         long load0 = System.nanoTime();
-        LoraModel lm = LoraModel.create(model, cfg, train.seed);
+        LoraModel lm = earlier != null ? earlier.continueFrom(model) : LoraModel.create(model, cfg, train.seed);
+        if (earlier != null) cfg = lm.config();
         double loadSeconds = (System.nanoTime() - load0) / 1e9;
         memory.report();
         LoraTrainer trainer = new LoraTrainer(lm, step.options(train));
         SiRecorder.Builder sb = SiRecorder.builder(lm).mode(mode).recipe(recipe);
         if (xi != null) sb.xi(xi);
+        if (earlier != null) sb.previous(earlier);
         SiRecorder si = sb.build();
         trainer.addListener(si);
 

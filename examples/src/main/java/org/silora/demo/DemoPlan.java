@@ -42,11 +42,16 @@ import java.util.Objects;
  * @param fisherSamples  general rows for EWC's Fisher
  * @param pplTokens      held-out Brown tokens for general perplexity and Δ loss
  * @param quizItems      quiz items (0: all of {@code <domain>-kind-quiz.jsonl})
+ * @param budgets        general-loss budgets (nats) of {@code si_budget}, which adapts φ during phase μ (issue 18)
+ * @param budgetEvery    optimizer steps between the budget's probe measurements
+ * @param dialStrengths  strengths of {@code si_dial}: the importance dial on LoRA(ν+μ)'s adapter, evaluation only
+ * @param uniformAlphas  α of {@code wise_ft}: the uniform rescale of LoRA(ν+μ)'s change, evaluation only
  */
 public record DemoPlan(List<String> models, List<String> domains, List<Long> seeds, int workers, List<String> targets, int r,
                        double alpha, int seqLen, int batchSize, double lr, int nuRows, int nuEpochs, int muEpochs, int muRows,
                        List<Double> earlyPoints, List<Double> phiGrid, List<Double> ewcGrid, List<Double> replayFractions,
-                       String tau, int fisherSamples, int pplTokens, int quizItems) {
+                       String tau, int fisherSamples, int pplTokens, int quizItems, List<Double> budgets, int budgetEvery,
+                       List<Double> dialStrengths, List<Double> uniformAlphas) {
 
     /** peft's {@code all-linear} for the LLaMA and GPT-J families: every linear layer of the blocks, not lm_head. */
     public static final List<String> ALL_LINEAR = List.of("q_proj", "k_proj", "v_proj", "o_proj", "out_proj", "gate_proj",
@@ -61,6 +66,9 @@ public record DemoPlan(List<String> models, List<String> domains, List<Long> see
         phiGrid = List.copyOf(phiGrid);
         ewcGrid = List.copyOf(ewcGrid);
         replayFractions = List.copyOf(replayFractions);
+        budgets = List.copyOf(budgets);
+        dialStrengths = List.copyOf(dialStrengths);
+        uniformAlphas = List.copyOf(uniformAlphas);
         Objects.requireNonNull(tau, "tau");
         if (models.isEmpty() || domains.isEmpty()) throw new IllegalArgumentException("no model or no domain");
         for (String m : models) {
@@ -79,6 +87,10 @@ public record DemoPlan(List<String> models, List<String> domains, List<Long> see
         for (double v : phiGrid) if (!(v > 0)) throw new IllegalArgumentException("phi must be positive: " + v);
         for (double v : ewcGrid) if (!(v > 0)) throw new IllegalArgumentException("EWC lambda must be positive: " + v);
         if (phiGrid.isEmpty() || ewcGrid.isEmpty()) throw new IllegalArgumentException("empty phi or lambda grid");
+        for (double v : budgets) if (!Double.isFinite(v)) throw new IllegalArgumentException("budgets are finite numbers of nats: " + v);
+        for (double v : dialStrengths) if (!(v > 0) || Double.isInfinite(v)) throw new IllegalArgumentException("dial strengths must be > 0: " + v);
+        for (double v : uniformAlphas) if (!(v >= 0 && v < 1)) throw new IllegalArgumentException("uniform alphas are in [0, 1): " + v);
+        if (budgetEvery < 1) throw new IllegalArgumentException("budgetEvery must be >= 1: " + budgetEvery);
     }
 
     /** LLaMA on the medical domain, 3 seeds, every method and front: about 15 minutes on 2 cores. */
@@ -116,6 +128,10 @@ public record DemoPlan(List<String> models, List<String> domains, List<Long> see
         b.fisherSamples = fisherSamples;
         b.pplTokens = pplTokens;
         b.quizItems = quizItems;
+        b.budgets = budgets;
+        b.budgetEvery = budgetEvery;
+        b.dialStrengths = dialStrengths;
+        b.uniformAlphas = uniformAlphas;
         return b;
     }
 
@@ -143,6 +159,10 @@ public record DemoPlan(List<String> models, List<String> domains, List<Long> see
         private int fisherSamples = 96;
         private int pplTokens = 3_000;
         private int quizItems = 0;
+        private List<Double> budgets = List.of(0.3, 0.6);
+        private int budgetEvery = 5;
+        private List<Double> dialStrengths = List.of(1.0, 3.0, 10.0, 30.0, 100.0);
+        private List<Double> uniformAlphas = List.of(0.8, 0.6, 0.4, 0.2, 0.1);
 
         /** Shipped model names. */
         public Builder models(List<String> v) {
@@ -276,9 +296,34 @@ public record DemoPlan(List<String> models, List<String> domains, List<Long> see
             return this;
         }
 
+        /** General-loss budgets (nats) of {@code si_budget}. */
+        public Builder budgets(List<Double> v) {
+            budgets = v;
+            return this;
+        }
+
+        /** Optimizer steps between the budget's probe measurements. */
+        public Builder budgetEvery(int v) {
+            budgetEvery = v;
+            return this;
+        }
+
+        /** Strengths of the importance dial ({@code si_dial}). */
+        public Builder dialStrengths(List<Double> v) {
+            dialStrengths = v;
+            return this;
+        }
+
+        /** α of the uniform rescale ({@code wise_ft}). */
+        public Builder uniformAlphas(List<Double> v) {
+            uniformAlphas = v;
+            return this;
+        }
+
         public DemoPlan build() {
             return new DemoPlan(models, domains, seeds, workers, targets, r, alpha, seqLen, batchSize, lr, nuRows, nuEpochs, muEpochs,
-                    muRows, earlyPoints, phiGrid, ewcGrid, replayFractions, tau, fisherSamples, pplTokens, quizItems);
+                    muRows, earlyPoints, phiGrid, ewcGrid, replayFractions, tau, fisherSamples, pplTokens, quizItems, budgets, budgetEvery,
+                    dialStrengths, uniformAlphas);
         }
     }
 
@@ -313,6 +358,10 @@ public record DemoPlan(List<String> models, List<String> domains, List<Long> see
         o.put("fisher_samples", fisherSamples);
         o.put("ppl_tokens", pplTokens);
         o.put("quiz_items", quizItems);
+        doubles(o.putArray("general_budgets"), budgets);
+        o.put("budget_every", budgetEvery);
+        doubles(o.putArray("dial_strengths"), dialStrengths);
+        doubles(o.putArray("uniform_alphas"), uniformAlphas);
         return o;
     }
 
@@ -326,6 +375,8 @@ public record DemoPlan(List<String> models, List<String> domains, List<Long> see
                 .phiGrid(doubles(o.get("phi_grid"))).ewcGrid(doubles(o.get("ewc_lambda_grid")))
                 .replayFractions(doubles(o.get("replay_fractions"))).tau(o.get("tau").asText())
                 .fisherSamples(o.get("fisher_samples").asInt()).pplTokens(o.get("ppl_tokens").asInt()).quizItems(o.get("quiz_items").asInt())
+                .budgets(doubles(o.get("general_budgets"))).budgetEvery(o.get("budget_every").asInt())
+                .dialStrengths(doubles(o.get("dial_strengths"))).uniformAlphas(doubles(o.get("uniform_alphas")))
                 .build();
     }
 

@@ -40,7 +40,7 @@ public final class Experiment {
 
     /** Methods in report order, with SPEC §4/§7's names. */
     public static final List<String> METHODS = List.of("base", "lora_mu", "lora_nu_mu", "rslora", "ewc_lora", "si_lora",
-            "si_lora_no_layer", "lora_mu_early", "replay", "si_lora_authors");
+            "si_lora_no_layer", "lora_mu_early", "replay", "si_lora_authors", "si_budget", "si_dial", "wise_ft");
 
     /** Starts one worker process: {@code silora demo-worker --out DIR} in a child JVM set up as the launcher does. */
     public interface WorkerLauncher {

@@ -41,7 +41,8 @@ final class Figures {
         // the trade-off: domain accuracy against the rise of general loss, one line per swept method, single points for the rest
         List<Plots.Front> fronts = new ArrayList<>();
         Map<String, String> names = Map.of("lora_mu_early", "LoRA(mu), fewer steps", "replay", "replay (general fraction)",
-                "ewc_lora", "EWC-LoRA (lambda)", "si_lora", "SI-LoRA (phi)");
+                "ewc_lora", "EWC-LoRA (lambda)", "si_lora", "SI-LoRA (phi)", "si_budget", "SI-LoRA, general budget",
+                "si_dial", "importance dial of LoRA(nu+mu)", "wise_ft", "uniform rescale of LoRA(nu+mu)");
         for (Map.Entry<String, List<Report.FrontPoint>> e : r.fronts().entrySet()) {
             fronts.add(front(names.get(e.getKey()), e.getValue().stream().map(Report.FrontPoint::row).toList()));
         }

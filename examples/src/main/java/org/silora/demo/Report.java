@@ -111,9 +111,19 @@ public final class Report {
             for (long s : seeds) es.add(Eval.of(get(units, new Unit(model, domain, s, m, -1))));
             single.put(m, es);
         }
-        Map<String, List<Double>> grids = Map.of("si_lora", plan.phiGrid(), "ewc_lora", plan.ewcGrid(), "replay", plan.replayFractions());
+        Map<String, List<Double>> grids = new LinkedHashMap<>(Map.of("si_lora", plan.phiGrid(), "ewc_lora", plan.ewcGrid(),
+                "replay", plan.replayFractions()));
+        // issue 18's controls, where the plan has them: the budget (trained) and the two rescales of LoRA(ν+μ) (evaluated)
+        Map<String, List<Double>> controls = new LinkedHashMap<>();
+        controls.put("si_budget", plan.budgets());
+        controls.put("si_dial", plan.dialStrengths());
+        controls.put("wise_ft", plan.uniformAlphas());
+        controls.values().removeIf(List::isEmpty);
+        grids.putAll(controls);
+        List<String> swept = new ArrayList<>(List.of("ewc_lora", "si_lora", "replay"));
+        swept.addAll(controls.keySet());
         Map<String, List<List<Eval>>> sweeps = new LinkedHashMap<>();   // method -> per seed -> per knob
-        for (String m : List.of("ewc_lora", "si_lora", "replay")) {
+        for (String m : swept) {
             List<List<Eval>> perSeed = new ArrayList<>();
             for (long s : seeds) {
                 List<Eval> ks = new ArrayList<>();
@@ -135,16 +145,20 @@ public final class Report {
         sweeps.put("lora_mu_early", early);
         grids = new LinkedHashMap<>(grids);
         grids.put("lora_mu_early", earlyValues);
-        Map<String, String> knobs = Map.of("si_lora", "phi", "ewc_lora", "lambda", "replay", "fraction", "lora_mu_early", "steps_fraction");
+        Map<String, String> knobs = Map.of("si_lora", "phi", "ewc_lora", "lambda", "replay", "fraction", "lora_mu_early", "steps_fraction",
+                "si_budget", "budget", "si_dial", "strength", "wise_ft", "alpha");
 
         // chosen per seed on validation: the coefficient rule of Choice, reference = the unregularised run
         Map<String, List<Integer>> chosen = new LinkedHashMap<>();
         ObjectNode choice = details.putObject("chosen_on_validation");
-        for (String m : List.of("lora_mu_early", "replay", "ewc_lora", "si_lora")) {
+        List<String> chosenFor = new ArrayList<>(List.of("lora_mu_early", "replay", "ewc_lora", "si_lora"));
+        chosenFor.addAll(controls.keySet());
+        for (String m : chosenFor) {
             List<Integer> ks = new ArrayList<>();
             ArrayNode a = choice.putArray(m);
             for (int si = 0; si < seeds.size(); si++) {
-                Eval ref = m.equals("si_lora") ? single.get("lora_nu_mu").get(si) : single.get("lora_mu").get(si);
+                boolean fromNu = m.equals("si_lora") || controls.containsKey(m);   // these start from (or rescale) LoRA(ν+μ)
+                Eval ref = fromNu ? single.get("lora_nu_mu").get(si) : single.get("lora_mu").get(si);
                 int k = choose(m, grids.get(m), sweeps.get(m).get(si), ref, base);
                 ks.add(k);
                 a.add(grids.get(m).get(k));
@@ -155,6 +169,7 @@ public final class Report {
 
         for (String m : Experiment.METHODS) {
             if (m.equals("base")) continue;
+            if (Unit.OPTIONAL.contains(m) && !controls.containsKey(m)) continue;
             if (single.containsKey(m)) {
                 List<Double> vals = new ArrayList<>();
                 if (m.equals("si_lora_no_layer") || m.equals("si_lora_authors")) {
@@ -174,7 +189,7 @@ public final class Report {
         }
 
         Map<String, List<FrontPoint>> fronts = new LinkedHashMap<>();
-        for (String m : List.of("lora_mu_early", "replay", "ewc_lora", "si_lora")) {
+        for (String m : chosenFor) {
             List<FrontPoint> f = new ArrayList<>();
             for (int k = 0; k < grids.get(m).size(); k++) {
                 List<Eval> es = new ArrayList<>();
@@ -190,7 +205,30 @@ public final class Report {
             List<FrontPoint> other = rival.equals("si_lora_authors") ? authors : fronts.get(rival);
             verdicts.put(rival, Verdict.compare(si, other.stream().map(FrontPoint::point).toList()));
         }
+        if (fronts.containsKey("si_dial") && fronts.containsKey("wise_ft")) {
+            Verdict.Outcome o = Verdict.compare(fronts.get("si_dial").stream().map(FrontPoint::point).toList(),
+                    fronts.get("wise_ft").stream().map(FrontPoint::point).toList());
+            details.put("dial_vs_uniform", o.name().toLowerCase(Locale.ROOT));
+        }
+        if (fronts.containsKey("si_budget")) {
+            ArrayNode kept = details.putArray("budget_kept");
+            for (FrontPoint p : fronts.get("si_budget")) {
+                ObjectNode k = kept.addObject();
+                k.put("budget", p.value());
+                k.put("general_delta_loss", p.row().deltaLoss().mean());
+                k.put("general_delta_loss_lo", p.row().deltaLoss().lo());
+                k.put("general_delta_loss_hi", p.row().deltaLoss().hi());
+                k.put("verdict", budgetVerdict(p.value(), p.row().deltaLoss()));
+            }
+        }
         return new Run(model, domain, seeds.size(), items, rows, fronts, verdicts, details);
+    }
+
+    /** Whether a budget held on the held-out general text, by the interval of Δ loss over the seeds. */
+    static String budgetVerdict(double budget, Stat delta) {
+        if (delta.hi() <= budget) return "kept";
+        if (delta.lo() > budget) return "exceeded";
+        return "not_separated";
     }
 
     /**
@@ -336,6 +374,22 @@ public final class Report {
                 si.deltaLoss().mean(), numu.deltaLoss().mean(), keeps ? "lower, intervals separated" : "intervals overlap or SI is higher",
                 100 * si.domainAcc().mean(), 100 * numu.domainAcc().mean(), learns ? "intervals overlap or SI is higher" : "SI lower, separated",
                 keeps && learns ? "**holds** on this run" : "**does not hold** on this run"));
+        if (run.details().has("dial_vs_uniform")) {
+            String o = run.details().get("dial_vs_uniform").asText();
+            sb.append(String.format(Locale.ROOT, "- **The importance dial against the uniform rescale** (both applied to LoRA(ν+μ)'s adapter after "
+                    + "training, no retraining): the dial's front **%s** the uniform rescale's%s.%n", Verdict.Outcome.valueOf(o.toUpperCase(Locale.ROOT)).words(),
+                    o.equals("above") ? " (a dial point is clearly better on one axis and no worse on the other, no uniform point is so against it)"
+                            : o.equals("indistinguishable") ? " (the intervals overlap everywhere)" : ""));
+        }
+        if (run.details().has("budget_kept")) {
+            for (JsonNode k : run.details().get("budget_kept")) {
+                String v = k.get("verdict").asText();
+                sb.append(String.format(Locale.ROOT, "- **General budget %.2f nats** (φ adapted on validation text): Δ loss on the held-out text %+.3f [%+.3f, %+.3f]: %s.%n",
+                        k.get("budget").asDouble(), k.get("general_delta_loss").asDouble(), k.get("general_delta_loss_lo").asDouble(),
+                        k.get("general_delta_loss_hi").asDouble(), v.equals("kept") ? "**kept** (the whole interval lies at or below it)"
+                                : v.equals("exceeded") ? "**exceeded** (the whole interval lies above it)" : "not decided by the intervals (they straddle it)"));
+            }
+        }
         for (Map.Entry<String, Verdict.Outcome> e : run.verdicts().entrySet()) {
             sb.append(String.format(Locale.ROOT, "- SI-LoRA's front against %s: it **%s** it%s.%n", rivalName(e.getKey()), e.getValue().words(),
                     switch (e.getValue()) {

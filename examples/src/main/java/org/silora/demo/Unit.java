@@ -22,7 +22,10 @@ public record Unit(String model, String domain, long seed, String method, int kn
 
     /** Methods trained in phase μ, one unit each per seed (and per knob value where they have a grid). */
     public static final List<String> MU_METHODS = List.of("lora_mu", "lora_nu_mu", "rslora", "ewc_lora", "si_lora", "replay",
-            "si_lora_no_layer", "si_lora_authors");
+            "si_lora_no_layer", "si_lora_authors", "si_budget", "si_dial", "wise_ft");
+
+    /** Methods of issue 18 that a plan may leave out by giving them an empty grid. */
+    public static final List<String> OPTIONAL = List.of("si_budget", "si_dial", "wise_ft");
 
     /** {@code tiny-llama-medical}. */
     public String tag() {
@@ -45,6 +48,7 @@ public record Unit(String model, String domain, long seed, String method, int kn
                 for (long s : plan.seeds()) {
                     for (String method : MU_METHODS) {
                         int n = grid(plan, method);
+                        if (n == 0 && OPTIONAL.contains(method)) continue;   // an empty grid leaves the method out
                         if (n == 0) out.add(new Unit(m, d, s, method, -1));
                         for (int k = 0; k < n; k++) out.add(new Unit(m, d, s, method, k));
                     }
@@ -60,6 +64,9 @@ public record Unit(String model, String domain, long seed, String method, int kn
             case "si_lora" -> plan.phiGrid().size();
             case "ewc_lora" -> plan.ewcGrid().size();
             case "replay" -> plan.replayFractions().size();
+            case "si_budget" -> plan.budgets().size();
+            case "si_dial" -> plan.dialStrengths().size();
+            case "wise_ft" -> plan.uniformAlphas().size();
             default -> 0;
         };
     }
@@ -70,7 +77,11 @@ public record Unit(String model, String domain, long seed, String method, int kn
         Unit nu = new Unit(model, domain, seed, "nu", -1);
         switch (method) {
             case "lora_nu_mu", "ewc_lora" -> deps.add(nu);
-            case "si_lora" -> deps.add(nu);
+            case "si_lora", "si_budget" -> deps.add(nu);
+            case "si_dial", "wise_ft" -> {
+                deps.add(nu);
+                deps.add(new Unit(model, domain, seed, "lora_nu_mu", -1));
+            }
             case "si_lora_no_layer", "si_lora_authors" -> {
                 deps.add(nu);
                 deps.add(new Unit(model, domain, 0, "base", -1));
@@ -85,7 +96,7 @@ public record Unit(String model, String domain, long seed, String method, int kn
     /** Rough cost in μ-run equivalents, for the progress bar's ETA. */
     public double cost(DemoPlan plan) {
         return switch (method) {
-            case "base" -> 0.3;
+            case "base", "si_dial", "wise_ft" -> 0.3;
             case "nu" -> 0.8;
             case "lora_mu" -> 1.0 + 0.3 * plan.earlyPoints().size();
             case "replay" -> 1.0 + plan.replayFractions().get(knob) / (1 - plan.replayFractions().get(knob));

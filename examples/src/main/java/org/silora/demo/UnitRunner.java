@@ -23,6 +23,8 @@ import org.silora.lora.LoraTrainer;
 import org.silora.lora.Penalty;
 import org.silora.lora.TrainingOptions;
 import org.silora.lora.TrainingResult;
+import org.silora.control.GeneralBudget;
+import org.silora.control.ImportanceDial;
 import org.silora.si.Importance;
 import org.silora.si.LayerWeighting;
 import org.silora.si.QuadraticPenalty;
@@ -165,6 +167,7 @@ final class UnitRunner {
                 j.put("domain_heldout_tokens", d.domainIds.length);
             }
             case "nu" -> nu(u, d, j, progress);
+            case "si_dial", "wise_ft" -> dial(u, d, j);
             default -> mu(u, d, j, done, progress);
         }
         j.put("seconds", (System.nanoTime() - t0) / 1e9);
@@ -214,6 +217,7 @@ final class UnitRunner {
         Path nuDir = seedDir(u).resolve("nu");
         LoraModel m;
         Penalty penalty = null;
+        GeneralBudget budget = null;
         List<int[]> rows = d.muRows;
         Double value = null;
         switch (u.method()) {
@@ -233,6 +237,15 @@ final class UnitRunner {
                 m = imp.continueFrom(d.model);
                 penalty = QuadraticPenalty.si(m, imp, value);
             }
+            case "si_budget" -> {
+                Importance imp = Importance.load(nuDir.resolve("importance.safetensors"));
+                value = plan.budgets().get(u.knob());
+                m = imp.continueFrom(d.model);
+                // φ starts at the sweep's largest value and adapts; the probe is the validation Brown text, not the report's
+                budget = GeneralBudget.builder(QuadraticPenalty.si(m, imp, plan.phiGrid().get(plan.phiGrid().size() - 1)))
+                        .budget(value).every(plan.budgetEvery()).probe(probeRows(d)).batchSize(plan.batchSize()).build(m);
+                penalty = budget;
+            }
             case "replay" -> {
                 m = LoraModel.create(d.model, lora(u.model()), u.seed());
                 value = plan.replayFractions().get(u.knob());
@@ -244,6 +257,7 @@ final class UnitRunner {
         if (value != null) j.put("value", value);
         LoraTrainer t = new LoraTrainer(m, options(plan.muEpochs(), u.seed()));
         if (penalty != null) t.setPenalty(penalty);
+        if (budget != null) t.addListener(budget);
         int steps = (rows.size() + plan.batchSize() - 1) / plan.batchSize() * plan.muEpochs();
         List<Integer> early = new ArrayList<>();
         if (u.method().equals("lora_mu")) {
@@ -267,6 +281,17 @@ final class UnitRunner {
         r.stepLosses().forEach(loss::add);
         ArrayNode pen = j.putArray("step_penalty");
         r.stepPenalties().forEach(pen::add);
+        if (budget != null) {
+            j.put("base_probe_loss", budget.baseLoss());
+            j.put("final_probe_delta_loss", budget.measureDeltaLoss());
+            ArrayNode tr = j.putArray("budget_trajectory");
+            for (GeneralBudget.Point p : budget.trajectory()) {
+                ObjectNode q = tr.addObject();
+                q.put("step", p.step());
+                q.put("delta_loss", p.deltaLoss());
+                q.put("phi", p.coefficient());
+            }
+        }
         evaluate(m.lm(), d, j, VALIDATED.contains(u.method()));
         Path dir = seedDir(u).resolve(u.method() + (u.knob() >= 0 ? "-" + u.knob() : ""));
         PeftAdapters.save(m.config(), m.modules(), dir, Map.of("silora.phase", "mu", "silora.method", u.method()));
@@ -281,6 +306,35 @@ final class UnitRunner {
                 evaluate(em.lm(), d, p, true);
                 em.lm().close();
             }
+        }
+    }
+
+    /** Rows of the validation Brown text (disjoint from the held-out text the report evaluates on): the budget's probe. */
+    private List<int[]> probeRows(Data d) {
+        List<int[]> rows = new ArrayList<>();
+        for (int i = 0; i + plan.seqLen() + 1 <= d.validIds.length; i += plan.seqLen()) rows.add(Arrays.copyOfRange(d.validIds, i, i + plan.seqLen() + 1));
+        if (rows.isEmpty()) throw new IllegalArgumentException("the validation text holds fewer than " + (plan.seqLen() + 1) + " tokens");
+        return rows;
+    }
+
+    /**
+     * The importance dial ({@code si_dial}) or the uniform rescale ({@code wise_ft}) of this seed's LoRA(ν+μ) adapter
+     * toward the ν anchor, evaluated without training: the dialled model is written as a float32 checkpoint and loaded.
+     */
+    private void dial(Unit u, Data d, ObjectNode j) throws IOException {
+        Path nuDir = seedDir(u).resolve("nu");
+        Path muDir = seedDir(u).resolve("lora_nu_mu");
+        ImportanceDial.Setting setting = u.method().equals("si_dial") ? ImportanceDial.Setting.dial(plan.dialStrengths().get(u.knob()))
+                : ImportanceDial.Setting.uniform(plan.uniformAlphas().get(u.knob()));
+        j.put("value", setting.value());
+        ImportanceDial dial = ImportanceDial.of(PeftAdapters.readConfig(muDir), PeftAdapters.readFactors(muDir),
+                Importance.load(nuDir.resolve("importance.safetensors")));
+        Path dir = seedDir(u).resolve(u.method() + "-" + u.knob());
+        long t0 = System.nanoTime();
+        dial.writeMerged(d.model, dir, setting, DType.F32);
+        j.put("dial_seconds", (System.nanoTime() - t0) / 1e9);
+        try (CausalLm lm = CausalLm.load(dir)) {
+            evaluate(lm, d, j, true);
         }
     }
 
@@ -310,7 +364,7 @@ final class UnitRunner {
     }
 
     /** Methods whose validation figures choose a coefficient or serve as the unregularised reference. */
-    private static final java.util.Set<String> VALIDATED = java.util.Set.of("lora_mu", "lora_nu_mu", "ewc_lora", "si_lora", "replay");
+    private static final java.util.Set<String> VALIDATED = java.util.Set.of("lora_mu", "lora_nu_mu", "ewc_lora", "si_lora", "replay", "si_budget");
 
     /** General PPL and mean NLL, domain PPL, quiz acc/acc_norm; with {@code validation} also validation acc and general PPL. */
     private void evaluate(CausalLm lm, Data d, ObjectNode j, boolean validation) {

@@ -139,6 +139,41 @@ class ControlCommandsTest extends CapturedCli {
     }
 
     @Test
+    void aSecondGeneralPhaseAddsItsOmegaAndMovesTheAnchor() throws Exception {
+        Path nu1 = phaseNu("nu-phase1");
+        Path nu2 = tmp.resolve("nu-phase2");
+        JsonNode j = run(concat(new String[]{"train-general", "--model", model.toString(), "--data", probe.toString(), "--out", nu2.toString(),
+                "--importance", nu1.resolve("importance.safetensors").toString(), "--weight-decay", "0.01"}, SMALL));
+        assertTrue(j.get("steps").asInt() > 0, j.toString());
+        var first = org.silora.si.Importance.load(nu1.resolve("importance.safetensors"));
+        var second = org.silora.si.Importance.load(nu2.resolve("importance.safetensors"));
+        var adapter = PeftAdapters.readFactors(nu2);
+        boolean grew = false;
+        for (var e : first.modules().entrySet()) {
+            float[] o1 = e.getValue().omega().castTo(DataType.FLOAT).dup('c').data().asFloat();
+            var m2 = second.modules().get(e.getKey());
+            float[] o2 = m2.omega().castTo(DataType.FLOAT).dup('c').data().asFloat();
+            for (int i = 0; i < o1.length; i++) {
+                assertTrue(o2[i] >= o1[i] * (1 - 1e-6f), e.getKey() + "[" + i + "]: Omega after two phases is Omega1 + a non-negative Omega2");
+                grew |= o2[i] > o1[i] * (1 + 1e-4f);
+            }
+            // the anchor is the second phase's adapter
+            assertArrayEquals(adapter.get(e.getKey())[0].castTo(DataType.FLOAT).dup('c').data().asFloat(),
+                    m2.anchorA().castTo(DataType.FLOAT).dup('c').data().asFloat(), 0f);
+            assertArrayEquals(adapter.get(e.getKey())[1].castTo(DataType.FLOAT).dup('c').data().asFloat(),
+                    m2.anchorB().castTo(DataType.FLOAT).dup('c').data().asFloat(), 0f);
+        }
+        assertTrue(grew, "the second phase added importance somewhere");
+        // LoRA options would be ignored: refused
+        assertEquals(1, execute(concat(new String[]{"train-general", "--model", model.toString(), "--data", probe.toString(), "--out",
+                tmp.resolve("x4").toString(), "--importance", nu1.resolve("importance.safetensors").toString(), "--r", "8"}, SMALL)), err.toString());
+        assertTrue(err.toString().contains("--r is not used with --importance"), err.toString());
+        assertEquals(1, execute(concat(new String[]{"train-general", "--model", model.toString(), "--data", probe.toString(), "--out",
+                tmp.resolve("x5").toString(), "--weight-decay", "-1"}, SMALL)), err.toString());
+        assertTrue(err.toString().contains("--weight-decay must be >= 0"), err.toString());
+    }
+
+    @Test
     void generalBudgetReportsItsTrajectoryAndRefusesWhereItCannotWork() throws Exception {
         Path nu = phaseNu("nu-budget");
         Path out = tmp.resolve("mu-budget");

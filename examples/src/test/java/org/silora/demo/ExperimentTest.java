@@ -46,7 +46,8 @@ class ExperimentTest {
     /** Two seeds, a few rows, every unit in this JVM. */
     static DemoPlan micro() {
         return DemoPlan.quick().toBuilder().seeds(List.of(1L, 2L)).workers(0).nuRows(24).muRows(12).quizItems(24).fisherSamples(8)
-                .pplTokens(400).batchSize(2).nuEpochs(1).muEpochs(2).build();
+                .pplTokens(400).batchSize(2).nuEpochs(1).muEpochs(2).budgets(List.of(0.2)).budgetEvery(2)
+                .dialStrengths(List.of(3.0, 300.0)).uniformAlphas(List.of(0.5)).build();
     }
 
     @Test
@@ -67,7 +68,7 @@ class ExperimentTest {
 
         // the coefficient chosen per seed on validation, by the rule of Choice restated here
         Map<String, List<Integer>> chosen = new LinkedHashMap<>();
-        for (String m : List.of("si_lora", "ewc_lora", "replay", "lora_mu_early")) {
+        for (String m : List.of("si_lora", "ewc_lora", "replay", "lora_mu_early", "si_budget", "si_dial", "wise_ft")) {
             List<Integer> ks = new ArrayList<>();
             for (long s : plan.seeds()) ks.add(choose(plan, m, s, units, base));
             chosen.put(m, ks);
@@ -101,7 +102,7 @@ class ExperimentTest {
         // the front: per swept method exactly the plan's knob values, each point the mean over seeds at that knob
         Map<String, List<JsonNode>> front = new LinkedHashMap<>();
         for (JsonNode p : json.get("front")) front.computeIfAbsent(p.get("method").asText(), k -> new ArrayList<>()).add(p);
-        assertEquals(List.of("lora_mu_early", "replay", "ewc_lora", "si_lora"), new ArrayList<>(front.keySet()));
+        assertEquals(List.of("lora_mu_early", "replay", "ewc_lora", "si_lora", "si_budget", "si_dial", "wise_ft"), new ArrayList<>(front.keySet()));
         for (Map.Entry<String, List<JsonNode>> e : front.entrySet()) {
             String m = e.getKey();
             List<Double> values = new ArrayList<>();
@@ -127,6 +128,34 @@ class ExperimentTest {
             }
             String expected = siWins && rivalWins ? "mixed" : siWins ? "above" : rivalWins ? "below" : "indistinguishable";
             assertEquals(expected, run.get("verdicts").get(rival).asText(), rival);
+        }
+
+        // issue 18: the dial's front against the uniform rescale's by the same rule, and each budget against its interval
+        boolean dialWins = false;
+        boolean uniformWins = false;
+        for (JsonNode p : front.get("si_dial")) {
+            for (JsonNode q : front.get("wise_ft")) {
+                dialWins |= clearlyBeats(p, q);
+                uniformWins |= clearlyBeats(q, p);
+            }
+        }
+        assertEquals(dialWins && uniformWins ? "mixed" : dialWins ? "above" : uniformWins ? "below" : "indistinguishable",
+                run.get("dial_vs_uniform").asText());
+        for (int k = 0; k < plan.budgets().size(); k++) {
+            JsonNode kept = run.get("budget_kept").get(k);
+            JsonNode p = front.get("si_budget").get(k);
+            double b = plan.budgets().get(k);
+            double lo = p.get("general_delta_loss_ci95").get(0).asDouble();
+            double hi = p.get("general_delta_loss_ci95").get(1).asDouble();
+            assertEquals(hi <= b ? "kept" : lo > b ? "exceeded" : "not_separated", kept.get("verdict").asText(), "budget " + b);
+            for (int si = 0; si < plan.seeds().size(); si++) {
+                JsonNode u = atKnob(plan, "si_budget", si, k, units);
+                assertEquals(u.get("steps").asInt() / plan.budgetEvery(), u.get("budget_trajectory").size(), "one probe every K steps");
+            }
+        }
+        // the dial and the rescale train nothing: they rescale the seed's LoRA(ν+μ) adapter
+        for (String m : List.of("si_dial", "wise_ft")) {
+            for (int si = 0; si < plan.seeds().size(); si++) assertTrue(!atKnob(plan, m, si, 0, units).has("steps"), m);
         }
 
         // the phase-ν summaries are the ν units, both recipes recorded
@@ -235,6 +264,9 @@ class ExperimentTest {
             case "si_lora" -> plan.phiGrid();
             case "ewc_lora" -> plan.ewcGrid();
             case "replay" -> plan.replayFractions();
+            case "si_budget" -> plan.budgets();
+            case "si_dial" -> plan.dialStrengths();
+            case "wise_ft" -> plan.uniformAlphas();
             case "lora_mu_early" -> {
                 List<Double> g = new ArrayList<>(plan.earlyPoints());
                 g.add(1.0);
@@ -271,7 +303,7 @@ class ExperimentTest {
             for (int k = 0; k < n; k++) if (atKnob(plan, method, si, k, units).get("valid_acc").asDouble() - baseAcc >= 0.75 * gain) return k;
             return n - 1;
         }
-        String reference = method.equals("si_lora") ? "lora_nu_mu" : "lora_mu";
+        String reference = method.equals("lora_mu_early") || method.equals("replay") || method.equals("ewc_lora") ? "lora_mu" : "lora_nu_mu";
         double gain = units.get(new Unit(MODEL, DOMAIN, seed, reference, -1).id()).get("valid_acc").asDouble() - baseAcc;
         int best = -1;
         for (int k = 0; k < n; k++) {
