@@ -96,6 +96,7 @@ public final class Experiment {
         deleteTree(work.resolve("failed"));
         deleteTree(work.resolve("status"));
         Files.createDirectories(work.resolve("status"));
+        Files.createDirectories(DemoWorker.failed(work));   // the supervisor looks into it before a worker has started
         AtomicFiles.writeString(planFile, planJson);
     }
 
