@@ -32,7 +32,10 @@ import java.util.concurrent.Callable;
 /** {@code silora train-general}: phase ν, LoRA on general text with SI recording; writes the adapter and importance. */
 @Command(name = "train-general", mixinStandardHelpOptions = true,
         description = "Phase nu: LoRA on general text with SI importance recording; writes the peft adapter and importance.safetensors into --out.")
-final class TrainGeneralCommand implements Callable<Integer> {
+public final class TrainGeneralCommand implements Callable<Integer> {
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
 
     @Mixin
     ModelOption modelOption;
@@ -108,9 +111,11 @@ final class TrainGeneralCommand implements Callable<Integer> {
                 + lm.modules().size() + " LoRA modules, SI mode " + mode + ", recipe " + recipe.id());
         double before = Double.parseDouble(train.checkpointing(trainer, out,
                 () -> Map.of("loss_before", Double.toString(trainer.meanLoss(rows)))).get("loss_before"));
+        DataParallel parallel = DataParallel.of(spec);   // the spark jar's --master/--workers, or none
         TrainingResult r;
         try (ProgressBar bar = new ProgressBar("nu", 0)) {
-            r = trainer.train(rows, (step, total, loss) -> bar.update(step, total, String.format(Locale.ROOT, "loss %.3f", loss)));
+            r = trainer.train(rows, (step, total, loss) -> bar.update(step, total, String.format(Locale.ROOT, "loss %.3f", loss)),
+                    parallel == null ? null : parallel.source(model, trainer));
         }
         double after = trainer.meanLoss(rows);
 
@@ -142,6 +147,7 @@ final class TrainGeneralCommand implements Callable<Integer> {
         o.put("si_recipe", recipe.id());
         org.silora.demo.Experiment.describe(imp, o);
         o.put("omega_bytes", imp.omegaBytes(omegaDtype));
+        if (parallel != null) parallel.describe(o);
         o.put("out", out.toString());
         SiloraMain.json().println(om.writeValueAsString(o));
         return 0;
