@@ -40,9 +40,9 @@ public interface StepListener {
     /**
      * After each micro-batch's forward and backward pass: its index in the step (0 first), its requested activations
      * and activation gradients (of that micro-batch's mean loss) and its weight in the step's mean loss
-     * (1 / number of micro-batches). Per-token
-     * quantities that must be summed over micro-batches (like δᵀ·x) are built here. Arrays are valid during the
-     * callback only.
+     * (1 / number of micro-batches). Called by the trainer's own pass only, not for gradients from a
+     * {@link LoraTrainer.GradientSource} (weight gradients, {@link #requiredWeightGradients()}, are summed for any source).
+     * Arrays are valid during the callback only.
      */
     default void microBatch(int index, Map<String, INDArray> activations, Map<String, INDArray> activationGradients, double weight) {
     }
