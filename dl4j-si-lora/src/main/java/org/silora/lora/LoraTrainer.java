@@ -35,6 +35,12 @@ import java.util.Set;
  * double heldOut = trainer.meanLoss(heldOutRows);
  * }</pre>
  *
+ * <p>A step is two calls, which data-parallel training makes on different machines: {@link #gradients(TokenBatch,
+ * double, Set)} computes the loss and gradients of some of the step's rows ({@link StepGradients}: parts add up to the
+ * step's exactly), {@link #applyStep} adds the penalty, runs the listeners and Adam. {@link #train(List, Progress,
+ * GradientSource)} takes each step's gradients from elsewhere (e.g. replicas on a Spark cluster) with the same loop,
+ * data order and checkpoints.
+ *
  * <p>The loop is its own rather than {@code SameDiff.fit}: M2.1's {@code fit} reports a loss of 0.0, has no
  * gradient accumulation, and exposes gradients only through op-level callbacks.
  */
@@ -47,6 +53,22 @@ public final class LoraTrainer {
         void onStep(int stepsDone, int totalSteps, double loss);
 
         Progress NONE = (s, t, l) -> { };
+    }
+
+    /**
+     * Where a step's task loss and gradients come from: this trainer's own pass over the micro-batches (the default of
+     * {@link #train(List, Progress)}), or replicas of the model elsewhere, e.g. shards on a Spark cluster, summed.
+     * Either way {@link #applyStep} then updates the parameters, so a run gives the same adapter however its gradients
+     * were computed.
+     */
+    @FunctionalInterface
+    public interface GradientSource {
+        /**
+         * The loss and gradients of one optimizer step over {@code microBatches}, each micro-batch's tokens weighted by
+         * {@link StepGradients#tokenWeights}, with the weight gradients of {@code weightGradientModules}; parameters are
+         * those of the trainer now.
+         */
+        StepGradients gradients(List<TokenBatch> microBatches, Set<String> weightGradientModules);
     }
 
     private final LoraModel model;
@@ -189,6 +211,14 @@ public final class LoraTrainer {
 
     /** Trains for the configured epochs over {@code rows} (each a token sequence of at least 2 tokens). */
     public TrainingResult train(List<int[]> rows, Progress progress) {
+        return train(rows, progress, null);
+    }
+
+    /**
+     * {@link #train(List, Progress)} with each step's gradients from {@code source} ({@code null}: this trainer's own
+     * pass): the same data order, steps, listeners, checkpoints and resumption.
+     */
+    public TrainingResult train(List<int[]> rows, Progress progress, GradientSource source) {
         if (rows.isEmpty()) throw new IllegalArgumentException("no training rows");
         int bs = options.batchSize();
         int batchesPerEpoch = (rows.size() + bs - 1) / bs;
@@ -220,7 +250,7 @@ public final class LoraTrainer {
             for (int i = 0; i < batches.size(); i += options.gradientAccumulation(), k++) {
                 if (k < done) continue;   // resumed: done before the checkpoint
                 List<TokenBatch> micro = batches.subList(i, Math.min(batches.size(), i + options.gradientAccumulation()));
-                double[] lp = step(micro);
+                double[] lp = source == null ? step(micro) : step(micro, source);
                 losses.add(lp[0]);
                 penalties.add(lp[1]);
                 for (TokenBatch b : micro) tokens += b.predictedTokens();
@@ -355,73 +385,168 @@ public final class LoraTrainer {
     }
 
     /**
-     * One optimizer step over the given micro-batches; returns {mean task loss, penalty}. SameDiff's arrays of the
-     * step are recycled for the next one ({@link StepMemory}): listeners must copy what they keep.
+     * One optimizer step over the given micro-batches, with this trainer's own pass; returns {mean task loss, penalty}.
+     * SameDiff's arrays of the step are recycled for the next one ({@link StepMemory}): listeners must copy what they
+     * keep.
      */
     public double[] step(List<TokenBatch> micro) {
         try {
-            return stepOnce(micro);
+            double[] w = StepGradients.tokenWeights(micro);
+            Set<String> modules = weightGradientModules();
+            StepGradients total = null;
+            for (int i = 0; i < micro.size(); i++) {
+                StepGradients part = pass(micro.get(i), w[i], modules, i, 1.0 / micro.size());
+                total = total == null ? part : total.plus(part);
+            }
+            return applyStep(total);
+        } finally {
+            if (options.recycleArrays()) StepMemory.endStepOf(sd);
+            lastActivations = Map.of();
+            lastActivationGradients = Map.of();
+        }
+    }
+
+    /**
+     * One optimizer step with the loss and gradients from {@code source} (e.g. replicas on other machines); listeners
+     * then see no activations, so none may ask for any beyond weight gradients.
+     */
+    public double[] step(List<TokenBatch> micro, GradientSource source) {
+        for (StepListener l : listeners) {
+            if (!l.requiredActivations().isEmpty() || !l.requiredActivationGradients().isEmpty()) {
+                throw new IllegalStateException("a listener asks for activations " + l.requiredActivations() + " / "
+                        + l.requiredActivationGradients() + ", which only this trainer's own pass gives; train without a gradient source");
+            }
+        }
+        return applyStep(source.gradients(micro, weightGradientModules()));
+    }
+
+    /** The modules whose effective-weight gradient ∂L/∂W the listeners read ({@link StepListener#requiredWeightGradients()}). */
+    public Set<String> weightGradientModules() {
+        Set<String> names = new LinkedHashSet<>();
+        for (StepListener l : listeners) names.addAll(l.requiredWeightGradients());
+        for (String n : names) {
+            if (model == null || !model.modules().containsKey(n)) throw new IllegalArgumentException("no LoRA module '" + n + "' for a weight gradient");
+        }
+        return names;
+    }
+
+    /**
+     * The loss and gradients of one shard of a step's rows, every predicted token weighted by {@code tokenWeight}
+     * (its micro-batch's, {@link StepGradients#tokenWeights}), at the current parameters; with the weight gradients
+     * {@code Σ tokenWeight·δᵀ·x} of {@code weightGradientModules}. Shards of a step computed anywhere {@link
+     * StepGradients#plus add up} to what {@link #step(List)} computes; new arrays of the caller's. Listeners are not called.
+     *
+     * <pre>{@code
+     * StepGradients part = replica.gradients(new TokenBatch(myRows), w[m], Set.of());
+     * }</pre>
+     */
+    public StepGradients gradients(TokenBatch shard, double tokenWeight, Set<String> weightGradientModules) {
+        try {
+            return pass(shard, tokenWeight, weightGradientModules, -1, 0);
         } finally {
             if (options.recycleArrays()) StepMemory.endStepOf(sd);
         }
     }
 
-    private double[] stepOnce(List<TokenBatch> micro) {
+    /** Requested activations of the last micro-batch of the step under way (this trainer's own pass only). */
+    private Map<String, INDArray> lastActivations = Map.of();
+    private Map<String, INDArray> lastActivationGradients = Map.of();
+
+    /**
+     * Forward and backward over one batch: sums weighted by {@code weight}; with {@code index >= 0} the listeners see the
+     * micro-batch ({@link StepListener#microBatch}, weight {@code listenerWeight} in the step's mean loss).
+     */
+    private StepGradients pass(TokenBatch batch, double weight, Set<String> weightModules, int index, double listenerWeight) {
+        boolean hooks = index >= 0;
         String logits = lm.graph().flatLogits().name();
         Set<String> outputs = new LinkedHashSet<>(List.of(logits));   // held for the loss's backward anyway
         Set<String> gradsFor = new LinkedHashSet<>(trainable);
-        for (StepListener l : listeners) {
-            outputs.addAll(l.requiredActivations());
-            gradsFor.addAll(l.requiredActivationGradients());
+        Set<String> askedOutputs = new LinkedHashSet<>();
+        Set<String> askedGrads = new LinkedHashSet<>();
+        if (hooks) {
+            for (StepListener l : listeners) {
+                askedOutputs.addAll(l.requiredActivations());
+                askedGrads.addAll(l.requiredActivationGradients());
+            }
         }
-        Map<String, INDArray> totalGrads = new HashMap<>();
-        Map<String, INDArray> activations = new HashMap<>();
-        Map<String, INDArray> activationGrads = new HashMap<>();
-        double loss = 0;
-        double pen = 0;
-        double scale = 1.0 / micro.size();
-        int index = 0;
+        outputs.addAll(askedOutputs);
+        gradsFor.addAll(askedGrads);
+        for (String n : weightModules) {
+            LoraModule m = model.modules().get(n);
+            if (m == null) throw new IllegalArgumentException("no LoRA module '" + n + "' for a weight gradient");
+            outputs.add(m.input().name());
+            gradsFor.add(m.output().name());
+        }
         DirectStep fast = useDirect() ? directStep(outputs, gradsFor) : null;
         if (fast == null && options.engine() == TrainingOptions.Engine.DIRECT) {
             throw new IllegalStateException("the direct engine gives listeners the adapted modules' inputs and output gradients "
                     + "only; a listener asks for " + outputs + " / " + gradsFor + " (use engine AUTO or SAMEDIFF)");
         }
-        for (TokenBatch batch : micro) {
-            Map<String, INDArray> gradients;
-            Map<String, INDArray> outs;
-            double tokens;
-            if (fast != null) {
-                DirectPass dp = runDirect(fast, batch, outputs, gradsFor);
-                tokens = dp.tokens();
-                loss += dp.nllSum() / tokens * scale;
-                gradients = dp.grads();
-                outs = dp.activations();
-            } else {
-                Map<String, INDArray> ph = batch.placeholders(lm);
-                OutAndGrad og = GradientPass.run(sd, ph, outputs, gradsFor, options.recycleArrays());
-                double[] nll = CausalLmLoss.nllSum(og.getOutputs().get(logits), ph.get(CausalLmLoss.LABELS), ph.get(CausalLmLoss.LABEL_WEIGHTS));
-                tokens = nll[1];
-                loss += nll[0] / tokens * scale;
-                gradients = og.getGradients();
-                outs = og.getOutputs();
-            }
-            activationGrads.clear();
-            for (String n : gradsFor) {
-                INDArray g = gradients.get(n);
-                if (g == null) continue;
-                if (!trainable.contains(n)) {
-                    activationGrads.put(n, g.muli(1.0 / tokens));   // of the micro-batch's mean loss
-                    continue;
-                }
-                INDArray acc = totalGrads.get(n);
-                if (acc == null) totalGrads.put(n, g.mul(scale / tokens));
-                else acc.addi(g.mul(scale / tokens));
-            }
-            for (String n : outputs) if (outs.containsKey(n)) activations.put(n, outs.get(n));
-            for (StepListener l : listeners) l.microBatch(index, activations, activationGrads, scale);
-            index++;
+        Map<String, INDArray> gradients;
+        Map<String, INDArray> outs;
+        double tokens;
+        double nllSum;
+        if (fast != null) {
+            DirectPass dp = runDirect(fast, batch, outputs, gradsFor);
+            tokens = dp.tokens();
+            nllSum = dp.nllSum();
+            gradients = dp.grads();
+            outs = dp.activations();
+        } else {
+            Map<String, INDArray> ph = batch.placeholders(lm);
+            OutAndGrad og = GradientPass.run(sd, ph, outputs, gradsFor, options.recycleArrays());
+            double[] nll = CausalLmLoss.nllSum(og.getOutputs().get(logits), ph.get(CausalLmLoss.LABELS), ph.get(CausalLmLoss.LABEL_WEIGHTS));
+            tokens = nll[1];
+            nllSum = nll[0];
+            gradients = og.getGradients();
+            outs = og.getOutputs();
         }
-        Map<String, INDArray> taskGrads = totalGrads;
+        if (tokens != batch.predictedTokens()) {
+            throw new IllegalStateException("the pass counted " + tokens + " tokens, the batch has " + batch.predictedTokens());
+        }
+        Map<String, INDArray> task = new LinkedHashMap<>();
+        for (String n : trainable) task.put(n, gradients.get(n).mul(weight));
+        Map<String, INDArray> weightGrads = new LinkedHashMap<>();
+        for (String n : weightModules) {
+            // ∂L/∂W = Σ_tokens δᵀ·x, before the listeners' view of δ is rescaled below
+            LoraModule m = model.modules().get(n);
+            INDArray delta = gradients.get(m.output().name());
+            INDArray x = outs.get(m.input().name());
+            if (delta == null || x == null) throw new IllegalStateException("the pass gave no input or output gradient of " + n);
+            INDArray g = Nd4j.create(DataType.FLOAT, m.base().out(), m.base().in());
+            Nd4j.gemm(delta, x, g, true, false, weight, 0.0);
+            weightGrads.put(n, g);
+        }
+        if (hooks) {
+            Map<String, INDArray> activations = new HashMap<>();
+            Map<String, INDArray> activationGrads = new HashMap<>();
+            for (String n : askedGrads) {
+                INDArray g = gradients.get(n);
+                if (g != null && !trainable.contains(n)) activationGrads.put(n, g.mul(1.0 / tokens));   // of the micro-batch's mean loss
+            }
+            for (String n : askedOutputs) if (outs.containsKey(n)) activations.put(n, outs.get(n));
+            if (outs.containsKey(logits)) activations.put(logits, outs.get(logits));
+            for (StepListener l : listeners) l.microBatch(index, activations, activationGrads, listenerWeight);
+            lastActivations = activations;
+            lastActivationGradients = activationGrads;
+        }
+        return new StepGradients(nllSum * weight, task, weightGrads);
+    }
+
+    /**
+     * Applies a step's summed task loss and gradients ({@link StepGradients}, all of the step's micro-batches): the
+     * penalty's gradient is added, listeners see the task gradients before and the real update after, Adam (or AdamW)
+     * moves the parameters; returns {mean task loss, penalty}. A step whose loss or gradients are not finite is
+     * skipped or refused ({@link TrainingOptions#skipNonFinite()}).
+     */
+    public double[] applyStep(StepGradients g) {
+        double loss = g.loss();
+        Map<String, INDArray> taskGrads = g.taskGradients();
+        if (!taskGrads.keySet().equals(new LinkedHashSet<>(trainable))) {
+            throw new IllegalArgumentException("the step's gradients are of " + taskGrads.keySet() + ", the trainer trains " + trainable);
+        }
+        Map<String, INDArray> totalGrads = taskGrads;
+        double pen = 0;
         if (penalty != null) {
             // the objective's gradient = task gradient + the penalty's closed-form gradient (at θ(t), like the loss)
             totalGrads = new HashMap<>();
@@ -430,8 +555,8 @@ public final class LoraTrainer {
         }
         String bad = !Double.isFinite(loss) ? "the loss" : !Double.isFinite(pen) ? "the penalty" : null;
         if (bad == null) {
-            String g = NumericalGuard.firstNonFinite(totalGrads);
-            if (g != null) bad = "the gradient of " + g;
+            String n = NumericalGuard.firstNonFinite(totalGrads);
+            if (n != null) bad = "the gradient of " + n;
         }
         if (bad != null) {
             if (options.skipNonFinite()) {
@@ -443,8 +568,8 @@ public final class LoraTrainer {
                     + "or skip such steps with skipNonFinite)");
         }
         double lr = options.learningRate();
-        StepListener.StepContext before = new StepListener.StepContext(step, lr, loss, pen, taskGrads, activations,
-                activationGrads, Map.of());
+        StepListener.StepContext before = new StepListener.StepContext(step, lr, loss, pen, taskGrads, lastActivations,
+                lastActivationGradients, Map.of(), g.weightGradients());
         for (StepListener l : listeners) l.beforeUpdate(before);
 
         Map<String, INDArray> updates = new LinkedHashMap<>();
@@ -456,8 +581,8 @@ public final class LoraTrainer {
             param.subi(update);
             updates.put(n, update);
         }
-        StepListener.StepContext after = new StepListener.StepContext(step, lr, loss, pen, taskGrads, activations,
-                activationGrads, updates);
+        StepListener.StepContext after = new StepListener.StepContext(step, lr, loss, pen, taskGrads, lastActivations,
+                lastActivationGradients, updates, g.weightGradients());
         for (StepListener l : listeners) l.afterStep(after);
         step++;
         return new double[]{loss, pen};
@@ -472,22 +597,7 @@ public final class LoraTrainer {
      * }</pre>
      */
     public Map<String, INDArray> gradients(TokenBatch batch) {
-        if (useDirect()) {
-            DirectPass dp = runDirect(directStep(Set.of(), Set.copyOf(trainable)), batch, Set.of(), Set.copyOf(trainable));
-            Map<String, INDArray> out = new LinkedHashMap<>();
-            for (String n : trainable) out.put(n, dp.grads().get(n).mul(1.0 / dp.tokens()));
-            return out;
-        }
-        try {
-            Map<String, INDArray> ph = batch.placeholders(lm);
-            OutAndGrad og = GradientPass.run(sd, ph, List.of(), trainable, options.recycleArrays());
-            double tokens = ph.get(CausalLmLoss.LABEL_WEIGHTS).sumNumber().doubleValue();
-            Map<String, INDArray> out = new LinkedHashMap<>();
-            for (String n : trainable) out.put(n, og.getGradients().get(n).mul(1.0 / tokens));
-            return out;
-        } finally {
-            if (options.recycleArrays()) StepMemory.endStepOf(sd);
-        }
+        return gradients(batch, 1.0 / batch.predictedTokens(), Set.of()).taskGradients();
     }
 
     /** Mean next-token loss (token-weighted) over {@code rows}, in batches of the configured size. */

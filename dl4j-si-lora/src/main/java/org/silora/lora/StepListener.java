@@ -28,11 +28,21 @@ public interface StepListener {
     }
 
     /**
+     * LoRA modules (by name) whose effective-weight gradient ∂L/∂W = δᵀ·x of the step's mean task loss this listener
+     * reads from {@link StepContext#weightGradients()}, e.g. EXACT-mode SI. Unlike activations, these add up over
+     * micro-batches and over shards computed elsewhere ({@link StepGradients}), so such a listener also works when a
+     * step's gradients come from several machines.
+     */
+    default List<String> requiredWeightGradients() {
+        return List.of();
+    }
+
+    /**
      * After each micro-batch's forward and backward pass: its index in the step (0 first), its requested activations
      * and activation gradients (of that micro-batch's mean loss) and its weight in the step's mean loss
-     * (1 / number of micro-batches). Per-token
-     * quantities that must be summed over micro-batches (like δᵀ·x) are built here. Arrays are valid during the
-     * callback only.
+     * (1 / number of micro-batches). Called by the trainer's own pass only, not for gradients from a
+     * {@link LoraTrainer.GradientSource} (weight gradients, {@link #requiredWeightGradients()}, are summed for any source).
+     * Arrays are valid during the callback only.
      */
     default void microBatch(int index, Map<String, INDArray> activations, Map<String, INDArray> activationGradients, double weight) {
     }
@@ -63,9 +73,17 @@ public interface StepListener {
      * @param activations       the requested activations of the last micro-batch (see {@link #microBatch} for all)
      * @param activationGradients the requested activation gradients of the last micro-batch
      * @param updates           θ(t) − θ(t+1) per trainable variable (after the update only)
+     * @param weightGradients   ∂L_task/∂W {@code [out, in]} of the step per module named by {@link #requiredWeightGradients()}
      */
     record StepContext(int step, double learningRate, double loss, double penalty,
                        Map<String, INDArray> taskGradients, Map<String, INDArray> activations,
-                       Map<String, INDArray> activationGradients, Map<String, INDArray> updates) {
+                       Map<String, INDArray> activationGradients, Map<String, INDArray> updates,
+                       Map<String, INDArray> weightGradients) {
+
+        /** A context without weight gradients. */
+        public StepContext(int step, double learningRate, double loss, double penalty, Map<String, INDArray> taskGradients,
+                           Map<String, INDArray> activations, Map<String, INDArray> activationGradients, Map<String, INDArray> updates) {
+            this(step, learningRate, loss, penalty, taskGradients, activations, activationGradients, updates, Map.of());
+        }
     }
 }

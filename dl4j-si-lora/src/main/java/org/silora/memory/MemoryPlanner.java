@@ -129,11 +129,11 @@ public final class MemoryPlanner {
         parts.add(new MemoryPlan.Part("LoRA", 4 * 4 * factors, targets.size() + " modules: factors, gradients, Adam moments"));
         long extraBytes = switch (extra) {
             case NONE -> 0;
-            // ω per module and three scratch matrices; EXACT with accumulation adds Σ δᵀ·x per module. At the end Ω
-            // joins ω while the training arrays are already freed, so the larger of the two counts.
+            // ω per module and three scratch matrices; EXACT adds the step's Σ δᵀ·x per module (summed over micro-batches
+            // and shards before SI reads it). At the end Ω joins ω while the training arrays are already freed.
             case SI_PAPER, SI_EXACT -> {
                 long omega = 4 * targetElems + 12 * largest;
-                if (extra == Extra.SI_EXACT && gradAccum > 1) omega += 4 * targetElems;
+                if (extra == Extra.SI_EXACT) omega += 4 * targetElems;
                 yield omega;
             }
             case PENALTY -> 4 * targetElems + 8 * largest;

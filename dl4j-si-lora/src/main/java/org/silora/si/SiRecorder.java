@@ -7,7 +7,6 @@ import org.silora.lora.LoraModel;
 import org.silora.lora.LoraModule;
 import org.silora.lora.StepListener;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,7 +35,7 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
     private Importance previous;
 
     /**
-     * Per-module state: ω (and, in EXACT mode, the step's gradient) as full {@code [out, in]} matrices; everything
+     * Per-module state: ω as a full {@code [out, in]} matrix (in EXACT mode the trainer adds the step's gradient); everything
      * else as LoRA factors, which are small. The full-size D(t), D(t+1) and g̃ of a step are built one module at a time
      * in {@link #scratch} matrices shared by the modules of one shape: on LLaMA-3.2-1B (q/v) that keeps SI's memory at
      * 0.34 GB (PAPER) instead of 1.7 GB.
@@ -51,7 +50,6 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
         final INDArray gA;         // PAPER: task gradients of A and B at t
         final INDArray gB;
         INDArray accumulated;      // AUTHORS recipe: Ω of the epochs ended so far (allocated at the first epoch end)
-        INDArray exactGrad;        // EXACT with several micro-batches: Σ weight·δᵀ·x of the step (allocated then)
 
         Slot(LoraModule m) {
             this.m = m;
@@ -151,50 +149,20 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
         return steps;
     }
 
-    @Override
-    public List<String> requiredActivations() {
-        if (mode != SiMode.EXACT) return List.of();
-        List<String> names = new ArrayList<>();
-        for (Slot s : slots.values()) names.add(s.m.input().name());
-        return names;
-    }
-
-    @Override
-    public List<String> requiredActivationGradients() {
-        if (mode != SiMode.EXACT) return List.of();
-        List<String> names = new ArrayList<>();
-        for (Slot s : slots.values()) names.add(s.m.output().name());
-        return names;
-    }
-
     /**
-     * EXACT mode with gradient accumulation: adds this micro-batch's {@code weight·δᵀ·x} to the step's gradient of
-     * every module (a step of one micro-batch takes δᵀ·x in {@link #afterStep}, without a buffer per module).
+     * EXACT mode reads ∂L/∂W = Σ δᵀ·x of every module from the step ({@link StepContext#weightGradients()}): summed over
+     * micro-batches, or over the shards of a step computed on several machines, by the trainer.
      */
     @Override
-    public void microBatch(int index, Map<String, INDArray> activations, Map<String, INDArray> activationGradients, double weight) {
-        if (mode != SiMode.EXACT) return;
-        microBatches = index + 1;
-        if (index == 0 && weight == 1.0) return;   // the only micro-batch: see afterStep
-        for (Slot s : slots.values()) {
-            if (s.exactGrad == null) s.exactGrad = Nd4j.zeros(DataType.FLOAT, s.m.base().out(), s.m.base().in());
-            Nd4j.gemm(delta(s, activationGradients), input(s, activations), s.exactGrad, true, false, weight,
-                    index == 0 ? 0.0 : 1.0);   // Σ weight·δᵀ·x
-        }
+    public List<String> requiredWeightGradients() {
+        if (mode != SiMode.EXACT) return List.of();
+        return List.copyOf(slots.keySet());
     }
 
-    private int microBatches;
-
-    private static INDArray delta(Slot s, Map<String, INDArray> activationGradients) {
-        INDArray delta = activationGradients.get(s.m.output().name());   // ∂L/∂y [N, out]
-        if (delta == null) throw new IllegalStateException("EXACT mode needs the output gradient of " + s.m.name());
-        return delta;
-    }
-
-    private static INDArray input(Slot s, Map<String, INDArray> activations) {
-        INDArray x = activations.get(s.m.input().name());                // [N, in]
-        if (x == null) throw new IllegalStateException("EXACT mode needs the input of " + s.m.name());
-        return x;
+    private static INDArray weightGradient(Slot s, StepContext ctx) {
+        INDArray g = ctx.weightGradients().get(s.m.name());
+        if (g == null) throw new IllegalStateException("EXACT mode needs the weight gradient of " + s.m.name());
+        return g;
     }
 
     @Override
@@ -224,11 +192,8 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
                     INDArray b = s.m.b().getArr();
                     if (mode == SiMode.PAPER) {
                         fused.paper(s.omega, s.aBefore, s.bBefore, a, b, s.gA, s.gB, learningRate, s.m.scaling(), clamp);
-                    } else if (microBatches == 1) {
-                        fused.exact(s.omega, delta(s, ctx.activationGradients()), input(s, ctx.activations()), s.aBefore, s.bBefore,
-                                a, b, s.m.scaling(), clamp);
                     } else {
-                        fused.withGradient(s.omega, s.exactGrad, s.aBefore, s.bBefore, a, b, s.m.scaling(), clamp);
+                        fused.withGradient(s.omega, weightGradient(s, ctx), s.aBefore, s.bBefore, a, b, s.m.scaling(), clamp);
                     }
                 }
             });
@@ -241,11 +206,8 @@ public final class SiRecorder implements StepListener, org.silora.lora.Checkpoin
             INDArray g;
             if (mode == SiMode.PAPER) {
                 g = SiMath.paperGradient(s.aBefore, s.bBefore, s.gA, s.gB, learningRate, sc[2]);   // g̃(t)
-            } else if (microBatches == 1) {
-                g = sc[2];
-                Nd4j.gemm(delta(s, ctx.activationGradients()), input(s, ctx.activations()), g, true, false, 1.0, 0.0);   // δᵀ·x
             } else {
-                g = s.exactGrad;
+                g = weightGradient(s, ctx);                                                   // Σ δᵀ·x
             }
             s.delta(sc[1]);                                                                   // D(t+1)
             SiMath.accumulate(s.omega, g, sc[1].subi(sc[0]));

@@ -67,20 +67,28 @@ public final class SiloraMain implements Runnable {
 
     /** Runs a command line in this JVM and returns its exit code (used by tests). */
     public static int execute(String... args) {
+        return execute(new CommandLine(new SiloraMain()), args);
+    }
+
+    /**
+     * Runs a command line of {@code root}'s commands in this JVM, with this launcher's output and error handling (JSON
+     * on stdout, one error line); e.g. the spark jar's, which holds the training commands with a cluster mixin.
+     */
+    public static int execute(CommandLine root, String... args) {
         PrintStream realOut = System.out;
         json = realOut;
         System.setOut(LibraryOutput.to(System.err));
         try {
-            return run(args, realOut);
+            return run(root, args, realOut);
         } finally {
             realOut.flush();
             System.setOut(realOut);
         }
     }
 
-    private static int run(String[] args, PrintStream realOut) {
+    private static int run(CommandLine cl, String[] args, PrintStream realOut) {
         try {
-            return parseAndRun(args, realOut);
+            return parseAndRun(cl, args, realOut);
         } catch (Error e) {
             // planned runs should not get here; when one does (a plan that was too low, another process taking
             // memory), it ends as one line like any bad input. (ND4J's static setup wraps an out-of-memory error in an
@@ -102,15 +110,14 @@ public final class SiloraMain implements Runnable {
         return null;
     }
 
-    private static int parseAndRun(String[] args, PrintStream realOut) {
-        CommandLine cl = new CommandLine(new SiloraMain());
+    private static int parseAndRun(CommandLine cl, String[] args, PrintStream realOut) {
         cl.setOut(new java.io.PrintWriter(realOut, true));
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             OutOfMemoryError oom = outOfMemory(ex);
             if (oom != null) throw oom;
             String name = cmd.getCommandName();
             String msg = errorText(ex);
-            cmd.getErr().println("silora " + name + ": error: " + msg);
+            cmd.getErr().println(cl.getCommandName() + " " + name + ": error: " + msg);
             if (System.getenv("SILORA_DEBUG") != null) ex.printStackTrace(cmd.getErr());
             return 1;
         });

@@ -31,7 +31,7 @@ import java.util.concurrent.Callable;
 /** {@code silora train-domain}: phase μ with one of the methods of SPEC §2; writes the adapter. */
 @Command(name = "train-domain", mixinStandardHelpOptions = true,
         description = "Phase mu: LoRA on domain data with --method lora|rslora|si|si-no-layer|ewc; writes the peft adapter into --out.")
-final class TrainDomainCommand implements Callable<Integer> {
+public final class TrainDomainCommand implements Callable<Integer> {
 
     @Mixin
     ModelOption modelOption;
@@ -208,9 +208,11 @@ final class TrainDomainCommand implements Callable<Integer> {
                 + (si ? ", phi " + phi + ", tau " + imp.metadata().get("tau") + " (lambda entropy "
                 + imp.metadata().get("lambda_entropy") + " of max " + imp.metadata().get("lambda_entropy_max") + ")" : ""));
         train.checkpointing(trainer, out, Map::of);
+        DataParallel parallel = DataParallel.of(spec);   // the spark jar's --master/--workers, or none
         TrainingResult r;
         try (ProgressBar bar = new ProgressBar("mu", 0)) {
-            r = trainer.train(rows, (step, total, loss) -> bar.update(step, total, String.format(Locale.ROOT, "loss %.3f", loss)));
+            r = trainer.train(rows, (step, total, loss) -> bar.update(step, total, String.format(Locale.ROOT, "loss %.3f", loss)),
+                    parallel == null ? null : parallel.source(model, trainer));
         }
         Map<String, String> prov = new LinkedHashMap<>();
         prov.put("silora.phase", "mu");
@@ -262,6 +264,7 @@ final class TrainDomainCommand implements Callable<Integer> {
                 q.put(si ? "phi" : "ewc_lambda", p.coefficient());
             }
         }
+        if (parallel != null) parallel.describe(o);
         o.put("out", out.toString());
         SiloraMain.json().println(om.writeValueAsString(o));
         return 0;

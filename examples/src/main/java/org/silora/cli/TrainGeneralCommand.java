@@ -32,7 +32,10 @@ import java.util.concurrent.Callable;
 /** {@code silora train-general}: phase ν, LoRA on general text with SI recording; writes the adapter and importance. */
 @Command(name = "train-general", mixinStandardHelpOptions = true,
         description = "Phase nu: LoRA on general text with SI importance recording; writes the peft adapter and importance.safetensors into --out.")
-final class TrainGeneralCommand implements Callable<Integer> {
+public final class TrainGeneralCommand implements Callable<Integer> {
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
 
     @Mixin
     ModelOption modelOption;
@@ -61,9 +64,6 @@ final class TrainGeneralCommand implements Callable<Integer> {
     @Option(names = "--importance", paramLabel = "FILE", description = "continue an earlier general phase: start from the adapter held in "
             + "this importance file and add the new phase's Omega to its own (SPEC 2: several general phases add up; the anchor moves to the new adapter)")
     Path previous;
-
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--omega-dtype", defaultValue = "F32", description = "storage of Omega: F32, F16 or BF16 (default ${DEFAULT-VALUE})")
     DType omegaDtype;
@@ -135,9 +135,11 @@ final class TrainGeneralCommand implements Callable<Integer> {
                 + lm.modules().size() + " LoRA modules, SI mode " + mode + ", recipe " + recipe.id());
         double before = Double.parseDouble(train.checkpointing(trainer, out,
                 () -> Map.of("loss_before", Double.toString(trainer.meanLoss(rows)))).get("loss_before"));
+        DataParallel parallel = DataParallel.of(spec);   // the spark jar's --master/--workers, or none
         TrainingResult r;
         try (ProgressBar bar = new ProgressBar("nu", 0)) {
-            r = trainer.train(rows, (step, total, loss) -> bar.update(step, total, String.format(Locale.ROOT, "loss %.3f", loss)));
+            r = trainer.train(rows, (step, total, loss) -> bar.update(step, total, String.format(Locale.ROOT, "loss %.3f", loss)),
+                    parallel == null ? null : parallel.source(model, trainer));
         }
         double after = trainer.meanLoss(rows);
 
@@ -169,6 +171,7 @@ final class TrainGeneralCommand implements Callable<Integer> {
         o.put("si_recipe", recipe.id());
         org.silora.demo.Experiment.describe(imp, o);
         o.put("omega_bytes", imp.omegaBytes(omegaDtype));
+        if (parallel != null) parallel.describe(o);
         o.put("out", out.toString());
         SiloraMain.json().println(om.writeValueAsString(o));
         return 0;
