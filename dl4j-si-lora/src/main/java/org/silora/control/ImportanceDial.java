@@ -136,7 +136,33 @@ public final class ImportanceDial {
 
     /** The part of the μ change a setting takes away from W^μ, {@code [out, in]} float: Δ − kept. */
     public INDArray removed(String module, Setting setting) {
-        INDArray change = muDelta(module).subi(importance.modules().get(module).anchorDelta().castTo(DataType.FLOAT));   // Δ = D^μ − D^ν
+        return removedFrom(change(module), module, setting);
+    }
+
+    /**
+     * How much of the μ change a setting keeps over all modules, ‖kept‖_F / ‖Δ‖_F (1 at strength 0 or α = 1, and for a
+     * zero change).
+     */
+    public double keptFraction(Setting setting) {
+        double kept2 = 0;
+        double change2 = 0;
+        for (String module : muFactors.keySet()) {
+            INDArray change = change(module);
+            double c = change.norm2Number().doubleValue();
+            change2 += c * c;
+            double k = change.subi(removedFrom(change.dup(), module, setting)).norm2Number().doubleValue();   // Δ − removed
+            kept2 += k * k;
+        }
+        return change2 == 0 ? 1.0 : Math.sqrt(kept2 / change2);
+    }
+
+    /** Δ = D^μ − D^ν of one module, a new float array. */
+    private INDArray change(String module) {
+        return muDelta(module).subi(importance.modules().get(module).anchorDelta().castTo(DataType.FLOAT));
+    }
+
+    /** The removed part of {@code change} (overwritten with it). */
+    private INDArray removedFrom(INDArray change, String module, Setting setting) {
         if (setting.kind() == Kind.UNIFORM) return change.muli(1 - setting.value());
         INDArray f = normalisedImportance(module).muli(setting.value());
         f.divi(f.add(1.0));                                                            // s·Ω̂ / (1 + s·Ω̂)

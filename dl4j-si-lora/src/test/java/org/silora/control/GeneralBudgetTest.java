@@ -15,6 +15,7 @@ import org.silora.si.Importance;
 import org.silora.si.LayerWeighting;
 import org.silora.si.QuadraticPenalty;
 import org.silora.si.SiRecorder;
+import org.silora.si.SiTestData;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -47,12 +48,12 @@ class GeneralBudgetTest {
         LoraTrainer t = new LoraTrainer(nu, TrainingOptions.builder().batchSize(4).epochs(6).learningRate(1e-2).build());
         SiRecorder si = SiRecorder.builder(nu).build();
         t.addListener(si);
-        t.train(ControlTestData.chain(CFG.vocabSize(), 12, 20, 7, 3, 1), LoraTrainer.Progress.NONE);
+        t.train(SiTestData.chain(CFG.vocabSize(), 12, 20, 7, 3, 1), LoraTrainer.Progress.NONE);
         Path adapter = tmp.resolve("nu");
         PeftAdapters.save(nu, adapter);
         return new Nu(base, adapter, si.consolidate(LayerWeighting.parse("auto"), Map.of("base_model", "tiny")),
-                ControlTestData.chain(CFG.vocabSize(), 8, 20, 7, 3, 99),              // held out: same chain, other rows
-                ControlTestData.chain(CFG.vocabSize(), 12, 20, 5, 11, 2));
+                SiTestData.chain(CFG.vocabSize(), 8, 20, 7, 3, 99),              // held out: same chain, other rows
+                SiTestData.chain(CFG.vocabSize(), 12, 20, 5, 11, 2));
     }
 
     @Test

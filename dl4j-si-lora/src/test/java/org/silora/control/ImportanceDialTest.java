@@ -18,6 +18,7 @@ import org.silora.lora.TrainingOptions;
 import org.silora.si.Importance;
 import org.silora.si.LayerWeighting;
 import org.silora.si.SiRecorder;
+import org.silora.si.SiTestData;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -49,13 +50,13 @@ class ImportanceDialTest {
         LoraTrainer t = new LoraTrainer(nu, TrainingOptions.builder().batchSize(4).epochs(4).learningRate(5e-3).build());
         SiRecorder si = SiRecorder.builder(nu).build();
         t.addListener(si);
-        t.train(ControlTestData.chain(CFG.vocabSize(), 8, 20, 7, 3, 1), LoraTrainer.Progress.NONE);
+        t.train(SiTestData.chain(CFG.vocabSize(), 8, 20, 7, 3, 1), LoraTrainer.Progress.NONE);
         importance = si.consolidate(LayerWeighting.parse("auto"), Map.of("base_model", "tiny"));
         Path nuDir = tmp.resolve("nu");
         PeftAdapters.save(nu, nuDir);
         LoraModel m = PeftAdapters.load(base, nuDir);
         new LoraTrainer(m, TrainingOptions.builder().batchSize(4).epochs(4).learningRate(5e-3).build())
-                .train(ControlTestData.chain(CFG.vocabSize(), 8, 20, 5, 11, 2), LoraTrainer.Progress.NONE);
+                .train(SiTestData.chain(CFG.vocabSize(), 8, 20, 5, 11, 2), LoraTrainer.Progress.NONE);
         mu = tmp.resolve("mu");
         PeftAdapters.save(m, mu);
         muConfig = PeftAdapters.readConfig(mu);

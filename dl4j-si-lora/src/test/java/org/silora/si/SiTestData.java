@@ -5,11 +5,11 @@ import java.util.List;
 import java.util.Random;
 
 /** Token rows from a noisy deterministic chain, so a tiny model has something real to learn. */
-final class SiTestData {
+public final class SiTestData {
     private SiTestData() {
     }
 
-    static List<int[]> chain(int vocab, int rows, int len, int mult, int add, long seed) {
+    public static List<int[]> chain(int vocab, int rows, int len, int mult, int add, long seed) {
         Random rnd = new Random(seed);
         List<int[]> out = new ArrayList<>();
         for (int r = 0; r < rows; r++) {

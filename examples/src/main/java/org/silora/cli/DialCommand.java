@@ -92,16 +92,7 @@ final class DialCommand implements Callable<Integer> {
         o.put("out", out.toString());
         o.put(setting.kind() == ImportanceDial.Kind.DIAL ? "strength" : "alpha", setting.value());
         o.put("modules", factors.size());
-        // how much of the mu change the setting keeps, overall (Frobenius): 1 at strength 0
-        double kept2 = 0;
-        double change2 = 0;
-        for (String module : dial.modules()) {
-            INDArray removed = dial.removed(module, ImportanceDial.Setting.uniform(0));   // the whole change
-            INDArray kept = removed.sub(dial.removed(module, setting));
-            change2 += Math.pow(removed.norm2Number().doubleValue(), 2);
-            kept2 += Math.pow(kept.norm2Number().doubleValue(), 2);
-        }
-        o.put("kept_fraction", change2 == 0 ? 1.0 : Math.sqrt(kept2 / change2));
+        o.put("kept_fraction", dial.keptFraction(setting));   // ||kept|| / ||mu change||, 1 at strength 0
         o.put("bytes", Files.size(out.resolve("model.safetensors")));
         if (rank != null) {
             Map<String, String> prov = new LinkedHashMap<>();
